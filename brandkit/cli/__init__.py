@@ -1,0 +1,1 @@
+"""The ``brandkit`` command line, one module per command group."""

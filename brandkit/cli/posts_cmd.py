@@ -1,0 +1,266 @@
+"""``brandkit posts``: create, review, approve, reject and cancel posts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlmodel import Session, select
+
+from brandkit.cli.output import emit_json, emit_table, local
+from brandkit.cli.state import console, state
+from brandkit.cli.templates_cmd import parse_vars
+from brandkit.content import TemplateLibrary
+from brandkit.db.engine import session_scope
+from brandkit.db.models import Account, Post, Variant
+from brandkit.errors import InvalidInputError, NotFoundError
+from brandkit.planner.drafts import draft_post, resolve_accounts
+from brandkit.publishing.approval import (
+    approve_post,
+    cancel_post,
+    queue_variants,
+    reject_post,
+    unqueue_variants,
+)
+from brandkit.publishing.jobs import JobQueue
+from brandkit.workspace import current_workspace, default_profile
+
+app = typer.Typer(help="Posts: new, list, show, approve, reject, cancel.", no_args_is_help=True)
+
+
+def parse_when(value: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """``now`` or a local date-time such as ``2026-12-01 12:30`` in the workspace's zone."""
+    if value.strip().lower() == "now":
+        return now
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"--at {value!r} is not a date and time",
+            hint="write it as 2026-12-01 12:30 (local time) or 'now'",
+        ) from exc
+    return (moment.replace(tzinfo=tz) if moment.tzinfo is None else moment).astimezone(UTC)
+
+
+def _variant_rows(session: Session, post_id: int, tz: ZoneInfo) -> list[dict[str, Any]]:
+    rows = []
+    for v, account in session.exec(
+        select(Variant, Account).where(Variant.post_id == post_id, Variant.account_id == Account.id)
+    ).all():
+        rows.append(
+            {
+                "id": v.id,
+                "account": account.name,
+                "platform": account.platform,
+                "state": v.state,
+                "length": v.length,
+                "text": v.text,
+                "findings": v.findings,
+                "attempts": v.attempts,
+                "last_error": v.last_error,
+                "remote_url": v.remote_url,
+                "published_at": v.published_at,
+            }
+        )
+    return rows
+
+
+@app.command("new")
+def new(
+    ctx: typer.Context,
+    account: Annotated[list[str], typer.Option("--account", help="Account name (repeatable).")],
+    at: Annotated[str, typer.Option("--at", help="Local time 'YYYY-MM-DD HH:MM' or 'now'.")],
+    template: Annotated[str | None, typer.Option(help="Template name.")] = None,
+    text: Annotated[
+        str | None, typer.Option(help="The post's text, instead of a template.")
+    ] = None,
+    var: Annotated[list[str] | None, typer.Option("--var", help="KEY=VALUE (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Draft a one-off post from a template or a text.
+
+    Example: brandkit posts new --template ja/health_tip --var topic=睡眠 --account dr-yamada \\
+    --at "2026-12-01 12:30"
+    """
+    if (template is None) == (text is None):
+        raise InvalidInputError("give exactly one of --template and --text")
+    st = state(ctx)
+    settings = st.settings()
+    now = datetime.now(UTC)
+    with session_scope(st.engine()) as session:
+        workspace = current_workspace(session)
+        post = draft_post(
+            session,
+            TemplateLibrary(settings.template_dirs),
+            workspace=workspace,
+            profile=default_profile(session, workspace),
+            accounts=resolve_accounts(session, account),
+            scheduled_at=parse_when(at, settings.tz, now),
+            now=now,
+            template_name=template,
+            text=text,
+            variables=parse_vars(var),
+        )
+        assert post.id is not None
+        rows = _variant_rows(session, post.id, settings.tz)
+    if as_json:
+        emit_json({"id": post.id, "variants": rows})
+        return
+    console.print(f"Drafted post {post.id} for {local(post.scheduled_at, settings.tz)}.")
+    for r in rows:
+        errors = sum(1 for f in r["findings"] if f["severity"] == "error")
+        console.print(f"  {r['account']}: {r['length']} chars, {errors} error(s)")
+    console.print(f"Approve it with: brandkit posts approve {post.id}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    state_filter: Annotated[
+        str | None,
+        typer.Option("--state", help="Only variants in this state (e.g. failed, missed)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List posts' variants, newest slot first, with their state."""
+    st = state(ctx)
+    tz = st.settings().tz
+    with session_scope(st.engine()) as session:
+        query = select(Variant, Post, Account).where(
+            Variant.post_id == Post.id, Variant.account_id == Account.id
+        )
+        if state_filter:
+            query = query.where(Variant.state == state_filter)
+        query = query.order_by(Post.scheduled_at.desc(), Variant.id).limit(limit)  # type: ignore[attr-defined]
+        rows = [
+            {
+                "post": p.id,
+                "variant": v.id,
+                "at": p.scheduled_at,
+                "account": a.name,
+                "template": p.template_name,
+                "state": v.state,
+                "post_state": p.state,
+                "text": v.text,
+                "last_error": v.last_error,
+                "url": v.remote_url,
+            }
+            for v, p, a in session.exec(query).all()
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    emit_table(
+        "Posts",
+        ["post", "at", "account", "template", "state", "text"],
+        [
+            [
+                r["post"],
+                local(r["at"], tz),
+                r["account"],
+                r["template"] or "(text)",
+                r["state"],
+                r["text"].splitlines()[0][:30] if r["text"] else "",
+            ]
+            for r in rows
+        ],
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one post with every variant, its findings and its publishing history."""
+    st = state(ctx)
+    tz = st.settings().tz
+    with session_scope(st.engine()) as session:
+        post = session.get(Post, post_id)
+        if post is None:
+            raise NotFoundError("post", post_id, hint="see 'brandkit posts list'")
+        data = {
+            "id": post.id,
+            "state": post.state,
+            "scheduled_at": post.scheduled_at,
+            "template": post.template_name,
+            "variables": post.variables,
+            "approved_by": post.approved_by,
+            "override": post.lint_override_reason,
+            "variants": _variant_rows(session, post_id, tz),
+        }
+    if as_json:
+        emit_json(data)
+        return
+    console.print(
+        f"[bold]Post {post_id}[/] ({data['state']}) at {local(post.scheduled_at, tz)}"
+        f" — {data['template'] or 'text'}"
+    )
+    for v in data["variants"]:
+        console.rule(f"{v['account']} ({v['platform']}): {v['state']}")
+        console.print(v["text"], markup=False, highlight=False)
+        for f in v["findings"]:
+            console.print(f"  {f['severity']}: {f['rule']} — {f['message']}", markup=False)
+        if v["last_error"]:
+            console.print(f"  last error: {v['last_error']}", markup=False)
+        if v["remote_url"]:
+            console.print(f"  {v['remote_url']}")
+
+
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    by: Annotated[str, typer.Option(help="Who approves.")] = "owner",
+    override: Annotated[
+        str | None, typer.Option(help="Reason for approving despite error findings (recorded).")
+    ] = None,
+) -> None:
+    """Approve a draft and queue its variants for publishing at the post's time."""
+    st = state(ctx)
+    now = datetime.now(UTC)
+    engine = st.engine()
+    with session_scope(engine) as session:
+        queued = approve_post(session, post_id, by=by, now=now, override_reason=override)
+    queue = JobQueue(engine)
+    try:
+        with session_scope(engine) as session:
+            queue_variants(session, queue, queued)
+    finally:
+        queue.close()
+    console.print(f"Approved post {post_id}; {len(queued)} variant(s) queued.")
+
+
+@app.command("reject")
+def reject(
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    by: Annotated[str, typer.Option(help="Who rejects.")] = "owner",
+) -> None:
+    """Reject a draft: none of its variants will be published."""
+    st = state(ctx)
+    with session_scope(st.engine()) as session:
+        reject_post(session, post_id, by=by, now=datetime.now(UTC))
+    console.print(f"Rejected post {post_id}.")
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+) -> None:
+    """Cancel every variant of a post that has not been published yet."""
+    st = state(ctx)
+    engine = st.engine()
+    with session_scope(engine) as session:
+        cancelled = cancel_post(session, post_id, now=datetime.now(UTC))
+    queue = JobQueue(engine)
+    try:
+        unqueue_variants(queue, cancelled)
+    finally:
+        queue.close()
+    console.print(f"Cancelled {len(cancelled)} variant(s) of post {post_id}.")

@@ -1,0 +1,124 @@
+"""Approving, rejecting and cancelling posts, and putting approved variants on the timer.
+
+The database commit comes first and the job-store write second: if the process dies between
+them, the worker's start-up reconciliation adds the missing job, so nothing approved is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from brandkit.db.models import Post, Variant
+from brandkit.errors import NotFoundError, StateError
+from brandkit.publishing.jobs import PUBLISH_PREFIX, JobQueue
+from brandkit.publishing.states import VariantState as S
+from brandkit.publishing.states import can_transition, transition
+
+
+def _post(session: Session, post_id: int) -> Post:
+    post = session.get(Post, post_id)
+    if post is None:
+        raise NotFoundError("post", post_id, hint="list posts with 'brandkit posts list'")
+    return post
+
+
+def _variants(session: Session, post_id: int) -> list[Variant]:
+    return list(session.exec(select(Variant).where(Variant.post_id == post_id)).all())
+
+
+def approve_post(
+    session: Session,
+    post_id: int,
+    *,
+    by: str,
+    now: datetime,
+    override_reason: str | None = None,
+) -> list[int]:
+    """Approve a draft post and schedule its variants; returns the variant ids to queue.
+
+    A variant with error findings blocks approval unless an override reason is given, which is
+    recorded on the post. The caller commits, then calls :func:`queue_variants`.
+    """
+    post = _post(session, post_id)
+    if post.state != "draft":
+        raise StateError(
+            f"post {post_id} is {post.state}, only a draft can be approved", current=post.state
+        )
+    variants = _variants(session, post_id)
+    blocking = [
+        f"{v.id}: {f['message']}"
+        for v in variants
+        for f in v.findings
+        if f.get("severity") == "error"
+    ]
+    if blocking and not override_reason:
+        raise StateError(
+            f"post {post_id} has {len(blocking)} error finding(s): {blocking[0]}",
+            current=post.state,
+            hint="edit the text, or approve with --override 'reason' (owner only)",
+        )
+    post.state = "approved"
+    post.approved_by = by
+    post.approved_at = now
+    post.lint_override_reason = override_reason if blocking else None
+    post.updated_at = now
+    queued = []
+    for variant in variants:
+        if variant.state != S.DRAFT:
+            continue
+        assert variant.id is not None
+        transition(session, variant.id, S.DRAFT, S.APPROVED, now=now)
+        transition(session, variant.id, S.APPROVED, S.SCHEDULED, now=now)
+        queued.append(variant.id)
+    return queued
+
+
+def queue_variants(session: Session, queue: JobQueue, variant_ids: list[int]) -> None:
+    """Give each scheduled variant its ``publish:<id>`` date job (after the approval commit)."""
+    for variant_id in variant_ids:
+        variant = session.get(Variant, variant_id)
+        if variant is not None and variant.state == S.SCHEDULED:
+            queue.schedule_publish(variant_id, variant.due_at)
+
+
+def cancel_post(session: Session, post_id: int, *, now: datetime) -> list[int]:
+    """Cancel every variant that has not gone out yet; returns their ids.
+
+    The caller commits, then calls :func:`unqueue_variants`: on SQLite a job-store write while
+    this transaction is open would wait for its own lock. A job left behind by a crash in
+    between finds its variant cancelled and does nothing.
+    """
+    post = _post(session, post_id)
+    cancelled = []
+    for variant in _variants(session, post_id):
+        assert variant.id is not None
+        if can_transition(variant.state, S.CANCELLED):
+            transition(session, variant.id, S(variant.state), S.CANCELLED, now=now)
+            cancelled.append(variant.id)
+    if not cancelled:
+        raise StateError(f"post {post_id} has nothing left to cancel", current=post.state)
+    post.state = "cancelled"
+    post.updated_at = now
+    return cancelled
+
+
+def unqueue_variants(queue: JobQueue, variant_ids: list[int]) -> None:
+    for variant_id in variant_ids:
+        queue.remove(f"{PUBLISH_PREFIX}{variant_id}")
+
+
+def reject_post(session: Session, post_id: int, *, by: str, now: datetime) -> None:
+    post = _post(session, post_id)
+    if post.state != "draft":
+        raise StateError(
+            f"post {post_id} is {post.state}; only a draft can be rejected", current=post.state
+        )
+    for variant in _variants(session, post_id):
+        assert variant.id is not None
+        transition(
+            session, variant.id, S.DRAFT, S.CANCELLED, now=now, last_error=f"rejected by {by}"
+        )
+    post.state = "rejected"
+    post.updated_at = now

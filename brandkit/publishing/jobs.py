@@ -1,0 +1,159 @@
+"""APScheduler as brandkit's timer: date jobs to publish, interval jobs to sync metrics.
+
+Jobs live in APScheduler 3's ``SQLAlchemyJobStore`` in the same database as everything else and
+carry only an id (``publish:<variant id>``, ``sync:<account id>``); the database stays the
+source of truth. APScheduler 3 reads the wall clock inside its scheduler loop, so brandkit keeps
+APScheduler's job store, triggers and job serialisation but runs due jobs itself
+(:class:`JobRunner`) on an injected :class:`~brandkit.clock.Clock` — the same code runs a real
+worker, ``worker --once`` and twelve simulated weeks in the demo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.debug import DebugExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from brandkit.clock import Clock, ensure_utc
+
+log = logging.getLogger(__name__)
+
+JOBSTORE = "default"
+PUBLISH_PREFIX = "publish:"
+SYNC_PREFIX = "sync:"
+PUBLISH_FUNC = "brandkit.publishing.publisher:publish_job"
+SYNC_FUNC = "brandkit.metrics.sync:sync_job"
+
+
+class StoreOnlyScheduler(BaseScheduler):  # type: ignore[misc]
+    """An APScheduler scheduler that stores jobs but never runs them itself."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait=False)
+
+    def wakeup(self) -> None:
+        """Nothing to wake: :class:`JobRunner` polls the store on its own clock."""
+
+    def _create_default_executor(self) -> DebugExecutor:
+        return DebugExecutor()
+
+
+class JobQueue:
+    """Adds, moves and removes brandkit's jobs in the persistent job store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.store = SQLAlchemyJobStore(engine=engine)
+        self.scheduler = StoreOnlyScheduler(timezone="UTC")
+        self.scheduler.add_jobstore(self.store, JOBSTORE)
+        self.scheduler.start(paused=True)
+
+    def close(self) -> None:
+        self.scheduler.shutdown()
+
+    def schedule_publish(self, variant_id: int, run_at: datetime) -> None:
+        self.scheduler.add_job(
+            PUBLISH_FUNC,
+            trigger=DateTrigger(run_date=ensure_utc(run_at), timezone="UTC"),
+            args=[variant_id],
+            id=f"{PUBLISH_PREFIX}{variant_id}",
+            name=f"publish variant {variant_id}",
+            replace_existing=True,
+            next_run_time=ensure_utc(run_at),
+            misfire_grace_time=None,
+        )
+
+    def schedule_sync(self, account_id: int, *, every: timedelta, first_run: datetime) -> None:
+        self.scheduler.add_job(
+            SYNC_FUNC,
+            trigger=IntervalTrigger(
+                seconds=every.total_seconds(), start_date=first_run, timezone="UTC"
+            ),
+            args=[account_id],
+            id=f"{SYNC_PREFIX}{account_id}",
+            name=f"sync account {account_id}",
+            replace_existing=True,
+            next_run_time=ensure_utc(first_run),
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+
+    def remove(self, job_id: str) -> bool:
+        try:
+            self.store.remove_job(job_id)
+        except JobLookupError:
+            return False
+        return True
+
+    def get(self, job_id: str) -> Job | None:
+        job: Job | None = self.store.lookup_job(job_id)
+        return job
+
+    def job_ids(self) -> list[str]:
+        return [job.id for job in self.store.get_all_jobs()]
+
+    def next_run_time(self) -> datetime | None:
+        moment = self.store.get_next_run_time()
+        return ensure_utc(moment) if moment is not None else None
+
+    def due(self, now: datetime) -> list[Job]:
+        jobs: list[Job] = self.store.get_due_jobs(now)
+        return jobs
+
+
+JobFunction = Callable[..., Awaitable[Any]]
+
+
+class JobRunner:
+    """Runs the jobs that are due on ``clock``, then advances or removes them.
+
+    A publish job is removed only after it ran, and only if nobody rescheduled it meanwhile (a
+    retry replaces the job with a later run time). If the process dies in between, the job runs
+    again and finds its variant no longer ``scheduled``: the state machine, not the job store,
+    guarantees a post goes out once.
+    """
+
+    def __init__(self, queue: JobQueue, clock: Clock, context: Any, *, concurrency: int = 32):
+        self.queue = queue
+        self.clock = clock
+        self.context = context
+        self._limit = asyncio.Semaphore(concurrency)
+
+    async def run_due(self) -> int:
+        """Run every job due now; returns how many ran."""
+        now = self.clock.now()
+        jobs = self.queue.due(now)
+        await asyncio.gather(*(self._run(job, now) for job in jobs))
+        return len(jobs)
+
+    async def _run(self, job: Job, now: datetime) -> None:
+        scheduled_for = ensure_utc(job.next_run_time)
+        async with self._limit:
+            try:
+                await job.func(self.context, *job.args, **job.kwargs)
+            except Exception:  # one job's bug must not stop the worker
+                log.exception("job %s failed", job.id)
+        self._advance(job, scheduled_for, now)
+
+    def _advance(self, job: Job, scheduled_for: datetime, now: datetime) -> None:
+        current = self.queue.get(job.id)
+        if current is None or ensure_utc(current.next_run_time) != scheduled_for:
+            return  # removed or rescheduled by the job itself
+        following = job.trigger.get_next_fire_time(scheduled_for, now)
+        while following is not None and following <= now:  # coalesce missed intervals
+            following = job.trigger.get_next_fire_time(following, now)
+        if following is None:
+            self.queue.remove(job.id)
+        else:
+            current._modify(next_run_time=following)
+            self.queue.store.update_job(current)
