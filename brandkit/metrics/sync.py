@@ -35,8 +35,10 @@ class SyncResult:
     error: str | None = None
 
 
-async def sync_job(runtime: Runtime, account_id: int) -> None:
-    """The APScheduler job behind ``sync:<account id>``."""
+async def sync_job(account_id: int, *, runtime: Runtime | None = None) -> None:
+    """The APScheduler job behind ``sync:<account id>``; the runner passes ``runtime``."""
+    if runtime is None:  # the default only satisfies APScheduler's signature check
+        raise RuntimeError("job functions run inside brandkit's JobRunner, which passes runtime")
     await sync_account(runtime, account_id)
 
 

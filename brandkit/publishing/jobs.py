@@ -140,7 +140,7 @@ class JobRunner:
         scheduled_for = ensure_utc(job.next_run_time)
         async with self._limit:
             try:
-                await job.func(self.context, *job.args, **job.kwargs)
+                await job.func(*job.args, runtime=self.context, **job.kwargs)
             except Exception:  # one job's bug must not stop the worker
                 log.exception("job %s failed", job.id)
         self._advance(job, scheduled_for, now)

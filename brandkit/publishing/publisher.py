@@ -50,8 +50,10 @@ class Claim:
     account: Account
 
 
-async def publish_job(runtime: Runtime, variant_id: int) -> None:
-    """The APScheduler job behind ``publish:<variant id>``."""
+async def publish_job(variant_id: int, *, runtime: Runtime | None = None) -> None:
+    """The APScheduler job behind ``publish:<variant id>``; the runner passes ``runtime``."""
+    if runtime is None:  # the default only satisfies APScheduler's signature check
+        raise RuntimeError("job functions run inside brandkit's JobRunner, which passes runtime")
     await publish_variant(runtime, variant_id)
 
 
