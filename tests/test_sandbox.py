@@ -190,6 +190,31 @@ async def test_pagination_follows_link_headers_to_the_end() -> None:
         assert empty.json() == [] and "link" not in empty.headers
 
 
+async def test_any_other_token_is_a_stable_hashed_account_and_private_posts_stay_private() -> None:
+    async with sandbox() as box:
+        first = await box.me("abc123")
+        assert first["username"].startswith("user_") and (await box.me("abc123")) == first
+        private = (await box.post("only me", visibility="private")).json()
+        bob = {"Authorization": "Bearer sandbox-bob"}
+        hidden = await box.client.get(f"/api/v1/statuses/{private['id']}", headers=bob)
+        assert hidden.status_code == 404
+        alice_id = private["account"]["id"]
+        listed = await box.client.get(f"/api/v1/accounts/{alice_id}/statuses", headers=bob)
+        assert listed.json() == []
+        own = await box.client.get(f"/api/v1/statuses/{private['id']}", headers=ALICE)
+        assert own.json()["visibility"] == "private"
+
+
+def test_create_app_refuses_a_config_that_contradicts_the_simulation() -> None:
+    clock = SimulatedClock(START)
+    shared = Simulation(SandboxConfig(seed=1), epoch=START)
+    assert create_app(clock=clock, simulation=shared).state.simulation is shared
+    with pytest.raises(ValueError, match="config differs"):
+        create_app(clock=clock, config=SandboxConfig(seed=2), simulation=shared)
+    with pytest.raises(ValueError, match="time zone"):
+        SandboxConfig(timezone="Mars/Olympus")
+
+
 # -- errors -------------------------------------------------------------------------------
 
 

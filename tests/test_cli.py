@@ -1,0 +1,172 @@
+"""The command line as a user runs it: exit codes, one-line errors, JSON listings."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from brandkit.cli.main import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def workspace(capsys: pytest.CaptureFixture[str], clean_environ: Path) -> Path:
+    code, _, err = run(capsys, "init", "--name", "さくら内科クリニック")
+    assert code == 0, err
+    return clean_environ
+
+
+def add_account(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                name: str = "dr-yamada", base_url: str = "http://127.0.0.1:9") -> int:
+    monkeypatch.setenv("TEST_TOKEN", "sandbox-dr_yamada")
+    code, _, err = run(capsys, "accounts", "add", "mastodon", "--name", name,
+                       "--base-url", base_url, "--token-env", "TEST_TOKEN")
+    assert code == 0, err
+    return code
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.startswith("brandkit ")
+
+
+def test_init_creates_the_workspace_and_is_safe_to_repeat(
+    capsys: pytest.CaptureFixture[str], workspace: Path
+) -> None:
+    assert (workspace / "brandkit.toml").exists()
+    assert (workspace / "brandkit.db").exists()
+    assert (workspace / "secret.key").stat().st_mode & 0o777 == 0o600
+    code, _, _ = run(capsys, "init")
+    assert code == 0
+
+
+def test_commands_outside_a_workspace_say_to_run_init(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "posts", "list")
+    assert code == 78
+    assert "brandkit init" in err and "Traceback" not in err + out
+
+
+def test_a_broken_config_names_file_and_line(
+    capsys: pytest.CaptureFixture[str], workspace: Path
+) -> None:
+    (workspace / "brandkit.toml").write_text('locale = "ja"\ncolor = 1\n')
+    code, _, err = run(capsys, "posts", "list")
+    assert code == 78
+    assert "brandkit.toml:2" in err and "unknown setting 'color'" in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], workspace: Path) -> None:
+    code, _, err = run(capsys, "posts", "show", "not-a-number")
+    assert code == 2 and "not-a-number" in err
+
+
+def test_account_token_from_stdin_is_stored_encrypted(
+    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("secret-token-123\n"))
+    code, _, err = run(capsys, "accounts", "add", "mastodon", "--name", "clinic",
+                       "--base-url", "https://example.social")
+    assert code == 0, err
+    assert b"secret-token-123" not in (workspace / "brandkit.db").read_bytes()
+    code, out, _ = run(capsys, "accounts", "list", "--json")
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == ["clinic"]
+    assert "secret-token-123" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["accounts", "add", "myspace", "--name", "x", "--base-url", "https://a"], 66,
+         'No platform by the name "myspace"'),
+        (["accounts", "add", "mastodon", "--name", "x", "--base-url", "https://a",
+          "--token-env", "NOPE"], 65, "NOPE is not set"),
+        (["accounts", "add", "mastodon", "--name", "x", "--base-url", "ftp://a",
+          "--token-env", "TEST_TOKEN"], 65, "must start with https://"),
+        (["templates", "show", "ja/nothing"], 66, "No template named 'ja/nothing'"),
+        (["templates", "preview", "ja/health_tip", "--var", "novalue"], 65, "not KEY=VALUE"),
+        (["posts", "show", "999"], 66, "No post named 999"),
+        (["posts", "new", "--text", "x", "--account", "ghost", "--at", "now"], 66,
+         "No account named 'ghost'"),
+        (["posts", "new", "--text", "x", "--account", "dr-yamada", "--at", "tomorrow"], 65,
+         "is not a date and time"),
+        (["report", "--format", "pdf"], 65, "--format 'pdf' is not supported"),
+        (["report", "--period", "2026-13"], 65, "is not a month"),
+    ],
+)
+def test_domain_errors_are_one_line_with_a_meaningful_exit_code(
+    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch,
+    args: list[str], code: int, message: str,
+) -> None:
+    add_account(capsys, monkeypatch)
+    got, out, err = run(capsys, *args)
+    assert got == code, err
+    assert message in err
+    assert "Traceback" not in out + err
+    assert len(err.strip().splitlines()) <= 3
+
+
+def test_draft_approve_and_list_posts(
+    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_account(capsys, monkeypatch)
+    code, out, err = run(capsys, "posts", "new", "--template", "ja/health_tip", "--var",
+                         "topic=睡眠", "--account", "dr-yamada", "--at", "2030-01-06 07:30",
+                         "--json")
+    assert code == 0, err
+    created = json.loads(out)
+    assert "【健康ワンポイント:睡眠】" in created["variants"][0]["text"]
+    code, _, err = run(capsys, "posts", "approve", str(created["id"]))
+    assert code == 0, err
+    code, _, err = run(capsys, "posts", "approve", str(created["id"]))
+    assert code == 69 and "only a draft can be approved" in err
+    code, out, _ = run(capsys, "posts", "list", "--json")
+    [row] = json.loads(out)
+    assert row["state"] == "scheduled"
+    assert row["at"].startswith("2030-01-05T22:30")  # 07:30 JST is 22:30 UTC the day before
+    code, _, err = run(capsys, "posts", "cancel", str(created["id"]))
+    assert code == 0, err
+    code, out, _ = run(capsys, "posts", "list", "--state", "cancelled", "--json")
+    assert len(json.loads(out)) == 1
+
+
+def test_lint_errors_block_approval_until_overridden(
+    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_account(capsys, monkeypatch)
+    code, out, _ = run(capsys, "posts", "new", "--text", "必ず治る治療です。", "--account",
+                       "dr-yamada", "--at", "2030-01-06 07:30", "--json")
+    post_id = str(json.loads(out)["id"])
+    code, _, err = run(capsys, "posts", "approve", post_id)
+    assert code == 69 and "error finding" in err and "--override" in err
+    code, _, err = run(capsys, "posts", "approve", post_id, "--override", "引用のため")
+    assert code == 0, err
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(
+    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr("brandkit.cli.templates_cmd.TemplateLibrary.all", boom)
+    code, out, err = run(capsys, "templates", "list")
+    assert code == 70 and "kaboom" in err and "BRANDKIT_DEBUG=1" in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("BRANDKIT_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="kaboom"):
+        main(["templates", "list"])
+
+
+def test_templates_list_json(capsys: pytest.CaptureFixture[str], workspace: Path) -> None:
+    code, out, _ = run(capsys, "templates", "list", "--json")
+    names = {row["name"] for row in json.loads(out)}
+    assert {"ja/health_tip", "en/health_tip", "ja/seasonal_alert"} <= names
