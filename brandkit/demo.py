@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ class DemoSummary:
     report_path: Path
     start: datetime
     end: datetime
+    first_day: date
     followers: dict[str, tuple[int, int]] = field(default_factory=dict)
     states: dict[str, int] = field(default_factory=dict)
     best_hour: int | None = None
@@ -217,7 +218,7 @@ async def _run_until(worker: Worker, clock: SimulatedClock, until: datetime) -> 
 def _summarise(
     engine: Any, directory: Path, report_path: Path, start: datetime, end: datetime, report: Any
 ) -> DemoSummary:
-    summary = DemoSummary(directory, report_path, start, end)
+    summary = DemoSummary(directory, report_path, start, end, DEMO_START)
     with session_scope(engine) as session:
         for account in session.exec(select(Account)).all():
             snaps = session.exec(
@@ -236,4 +237,4 @@ def _summarise(
     return summary
 
 
-__all__ = ["DEMO_START", "DemoSummary", "run_demo", "UTC"]
+__all__ = ["DEMO_START", "DemoSummary", "run_demo"]

@@ -36,7 +36,10 @@ def make_account(
 ) -> int:
     with session_scope(engine) as session:
         account = Account(
-            workspace_id=workspace_id, name=name, platform="mastodon", base_url=base_url,
+            workspace_id=workspace_id,
+            name=name,
+            platform="mastodon",
+            base_url=base_url,
             credentials_encrypted=secrets.encrypt(Credentials(token=token)),
         )
         session.add(account)
@@ -59,8 +62,9 @@ def make_variant(
         session.add(post)
         session.flush()
         assert post.id is not None
-        variant = Variant(post_id=post.id, account_id=account_id, text=text, state=state,
-                          due_at=due_at)
+        variant = Variant(
+            post_id=post.id, account_id=account_id, text=text, state=state, due_at=due_at
+        )
         session.add(variant)
         session.flush()
         assert variant.id is not None

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from brandkit.clock import SimulatedClock
 from brandkit.config import load_settings
+from brandkit.content import TemplateLibrary
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, Variant, Workspace
 from brandkit.planner.drafts import draft_post
@@ -21,7 +22,6 @@ from brandkit.publishing.approval import approve_post, queue_variants
 from brandkit.publishing.jobs import JobQueue
 from brandkit.publishing.worker import Worker
 from brandkit.runtime import Runtime
-from brandkit.content import TemplateLibrary
 from tests.factories import SECRETS, make_account, make_workspace
 
 SANDBOX = "http://sandbox.localhost"
@@ -50,12 +50,20 @@ class World:
             workspace = session.get(Workspace, self.workspace_id)
             assert workspace is not None
             rows = [session.get(Account, self.accounts[a]) for a in accounts]
-            post = draft_post(session, TemplateLibrary(), workspace=workspace, profile=None,
-                              accounts=[r for r in rows if r is not None], scheduled_at=due,
-                              now=self.clock.now(), text=text)
+            post = draft_post(
+                session,
+                TemplateLibrary(),
+                workspace=workspace,
+                profile=None,
+                accounts=[r for r in rows if r is not None],
+                scheduled_at=due,
+                now=self.clock.now(),
+                text=text,
+            )
             assert post.id is not None
-            ids = approve_post(session, post.id, by="owner", now=self.clock.now(),
-                               override_reason=override)
+            ids = approve_post(
+                session, post.id, by="owner", now=self.clock.now(), override_reason=override
+            )
         with session_scope(self.engine) as session:
             queue_variants(session, self.runtime.queue, ids)
         return ids
@@ -86,10 +94,19 @@ async def make_world(
     simulation = Simulation(config or SandboxConfig(seed=1), epoch=clock.now())
     app = create_app(clock=clock, simulation=simulation)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
-    settings = load_settings(home, database_url=str(engine.url.render_as_string(False)),
-                             publish_grace_minutes=grace_minutes)
-    runtime = Runtime(settings=settings, engine=engine, secrets=SECRETS, http=http,
-                      queue=JobQueue(engine), clock=clock)
+    settings = load_settings(
+        home,
+        database_url=str(engine.url.render_as_string(False)),
+        publish_grace_minutes=grace_minutes,
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        secrets=SECRETS,
+        http=http,
+        queue=JobQueue(engine),
+        clock=clock,
+    )
     workspace = make_workspace(engine)
     accounts = {
         "dr-yamada": make_account(engine, workspace, name="dr-yamada", token="sandbox-dr_yamada"),

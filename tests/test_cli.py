@@ -24,11 +24,25 @@ def workspace(capsys: pytest.CaptureFixture[str], clean_environ: Path) -> Path:
     return clean_environ
 
 
-def add_account(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-                name: str = "dr-yamada", base_url: str = "http://127.0.0.1:9") -> int:
+def add_account(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str = "dr-yamada",
+    base_url: str = "http://127.0.0.1:9",
+) -> int:
     monkeypatch.setenv("TEST_TOKEN", "sandbox-dr_yamada")
-    code, _, err = run(capsys, "accounts", "add", "mastodon", "--name", name,
-                       "--base-url", base_url, "--token-env", "TEST_TOKEN")
+    code, _, err = run(
+        capsys,
+        "accounts",
+        "add",
+        "mastodon",
+        "--name",
+        name,
+        "--base-url",
+        base_url,
+        "--token-env",
+        "TEST_TOKEN",
+    )
     assert code == 0, err
     return code
 
@@ -65,15 +79,23 @@ def test_a_broken_config_names_file_and_line(
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], workspace: Path) -> None:
     code, _, err = run(capsys, "posts", "show", "not-a-number")
-    assert code == 2 and "not-a-number" in err
+    assert code == 2 and "Invalid value for 'post_id'" in err
 
 
 def test_account_token_from_stdin_is_stored_encrypted(
     capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("secret-token-123\n"))
-    code, _, err = run(capsys, "accounts", "add", "mastodon", "--name", "clinic",
-                       "--base-url", "https://example.social")
+    code, _, err = run(
+        capsys,
+        "accounts",
+        "add",
+        "mastodon",
+        "--name",
+        "clinic",
+        "--base-url",
+        "https://example.social",
+    )
     assert code == 0, err
     assert b"secret-token-123" not in (workspace / "brandkit.db").read_bytes()
     code, out, _ = run(capsys, "accounts", "list", "--json")
@@ -85,26 +107,65 @@ def test_account_token_from_stdin_is_stored_encrypted(
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["accounts", "add", "myspace", "--name", "x", "--base-url", "https://a"], 66,
-         'No platform by the name "myspace"'),
-        (["accounts", "add", "mastodon", "--name", "x", "--base-url", "https://a",
-          "--token-env", "NOPE"], 65, "NOPE is not set"),
-        (["accounts", "add", "mastodon", "--name", "x", "--base-url", "ftp://a",
-          "--token-env", "TEST_TOKEN"], 65, "must start with https://"),
+        (
+            ["accounts", "add", "myspace", "--name", "x", "--base-url", "https://a"],
+            66,
+            'No platform by the name "myspace"',
+        ),
+        (
+            [
+                "accounts",
+                "add",
+                "mastodon",
+                "--name",
+                "x",
+                "--base-url",
+                "https://a",
+                "--token-env",
+                "NOPE",
+            ],
+            65,
+            "NOPE is not set",
+        ),
+        (
+            [
+                "accounts",
+                "add",
+                "mastodon",
+                "--name",
+                "x",
+                "--base-url",
+                "ftp://a",
+                "--token-env",
+                "TEST_TOKEN",
+            ],
+            65,
+            "must start with https://",
+        ),
         (["templates", "show", "ja/nothing"], 66, "No template named 'ja/nothing'"),
         (["templates", "preview", "ja/health_tip", "--var", "novalue"], 65, "not KEY=VALUE"),
         (["posts", "show", "999"], 66, "No post named 999"),
-        (["posts", "new", "--text", "x", "--account", "ghost", "--at", "now"], 66,
-         "No account named 'ghost'"),
-        (["posts", "new", "--text", "x", "--account", "dr-yamada", "--at", "tomorrow"], 65,
-         "is not a date and time"),
+        (
+            ["posts", "new", "--text", "x", "--account", "ghost", "--at", "now"],
+            66,
+            "No account named 'ghost'",
+        ),
+        (
+            ["posts", "new", "--text", "x", "--account", "dr-yamada", "--at", "tomorrow"],
+            65,
+            "is not a date and time",
+        ),
         (["report", "--format", "pdf"], 65, "--format 'pdf' is not supported"),
         (["report", "--period", "2026-13"], 65, "is not a month"),
     ],
 )
 def test_domain_errors_are_one_line_with_a_meaningful_exit_code(
-    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch,
-    args: list[str], code: int, message: str,
+    capsys: pytest.CaptureFixture[str],
+    workspace: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    code: int,
+    message: str,
 ) -> None:
     add_account(capsys, monkeypatch)
     got, out, err = run(capsys, *args)
@@ -118,9 +179,24 @@ def test_draft_approve_and_list_posts(
     capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_account(capsys, monkeypatch)
-    code, out, err = run(capsys, "posts", "new", "--template", "ja/health_tip", "--var",
-                         "topic=睡眠", "--account", "dr-yamada", "--at", "2030-01-06 07:30",
-                         "--json")
+    code, out, err = run(
+        capsys,
+        "posts",
+        "new",
+        "--template",
+        "ja/health_tip",
+        "--var",
+        "topic=睡眠",
+        "--var",
+        "tip=早めに寝ましょう。",
+        "--var",
+        "reason=体が休まります。",
+        "--account",
+        "dr-yamada",
+        "--at",
+        "2030-01-06 07:30",
+        "--json",
+    )
     assert code == 0, err
     created = json.loads(out)
     assert "【健康ワンポイント:睡眠】" in created["variants"][0]["text"]
@@ -142,8 +218,18 @@ def test_lint_errors_block_approval_until_overridden(
     capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_account(capsys, monkeypatch)
-    code, out, _ = run(capsys, "posts", "new", "--text", "必ず治る治療です。", "--account",
-                       "dr-yamada", "--at", "2030-01-06 07:30", "--json")
+    code, out, _ = run(
+        capsys,
+        "posts",
+        "new",
+        "--text",
+        "必ず治る治療です。",
+        "--account",
+        "dr-yamada",
+        "--at",
+        "2030-01-06 07:30",
+        "--json",
+    )
     post_id = str(json.loads(out)["id"])
     code, _, err = run(capsys, "posts", "approve", post_id)
     assert code == 69 and "error finding" in err and "--override" in err

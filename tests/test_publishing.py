@@ -101,11 +101,22 @@ async def test_crash_while_publishing_recovers_exactly_once(
     text = "熱中症に注意しましょう。"
     [variant_id] = world.approve(text, ["dr-yamada"], world.clock.now())
     with session_scope(world.engine) as session:
-        transition(session, variant_id, S.SCHEDULED, S.PUBLISHING, now=world.clock.now(),
-                   attempts=1, attempt_started_at=world.clock.now())
+        transition(
+            session,
+            variant_id,
+            S.SCHEDULED,
+            S.PUBLISHING,
+            now=world.clock.now(),
+            attempts=1,
+            attempt_started_at=world.clock.now(),
+        )
     if platform_got_it:
-        world.simulation.post_status("dr_yamada", text, at=world.clock.now(),
-                                     idempotency_key=world.variant(variant_id).idempotency_key)
+        world.simulation.post_status(
+            "dr_yamada",
+            text,
+            at=world.clock.now(),
+            idempotency_key=world.variant(variant_id).idempotency_key,
+        )
     world.clock.advance(timedelta(seconds=30))
     worker = world.worker()
     report = worker.start()
@@ -119,8 +130,9 @@ async def test_crash_while_publishing_recovers_exactly_once(
 async def test_revoked_token_fails_that_account_only(world: World) -> None:
     from tests.factories import make_account
 
-    world.accounts["revoked"] = make_account(world.engine, world.workspace_id, name="revoked",
-                                             token="revoked-token")
+    world.accounts["revoked"] = make_account(
+        world.engine, world.workspace_id, name="revoked", token="revoked-token"
+    )
     ids = world.approve("お知らせです。", ["revoked", "clinic"], world.clock.now())
     await world.worker().run_once()
     failed, ok = (world.variant(i) for i in ids)
@@ -155,8 +167,9 @@ async def test_a_post_overdue_beyond_the_grace_window_is_missed(world: World) ->
 async def test_rate_limited_publish_waits_for_the_reset(
     engine: Engine, clock: SimulatedClock, tmp_path: Path
 ) -> None:
-    async for world in make_world(engine, clock, tmp_path,
-                                  config=SandboxConfig(seed=1, rate_limit=(1, 600))):
+    async for world in make_world(
+        engine, clock, tmp_path, config=SandboxConfig(seed=1, rate_limit=(1, 600))
+    ):
         world.approve("一つ目", ["dr-yamada"], clock.now())
         [second] = world.approve("二つ目", ["dr-yamada"], clock.now() + timedelta(minutes=1))
         worker = world.worker()
@@ -167,8 +180,7 @@ async def test_rate_limited_publish_waits_for_the_reset(
         assert variant.state == S.SCHEDULED and variant.attempts == 1
         assert "retrying" in (variant.last_error or "")
         retry_at = world.runtime.queue.get(f"{PUBLISH_PREFIX}{second}")
-        assert retry_at is not None and retry_at.next_run_time >= clock.now() + timedelta(
-            minutes=8)
+        assert retry_at is not None and retry_at.next_run_time >= clock.now() + timedelta(minutes=8)
         clock.advance(timedelta(minutes=10))
         await worker.run_once()
         assert world.variant(second).state == S.PUBLISHED
@@ -212,16 +224,28 @@ async def test_error_findings_block_approval_unless_overridden(world: World) -> 
         workspace = session.get(Workspace, world.workspace_id)
         account = session.get(Account, world.accounts["dr-yamada"])
         assert workspace and account
-        post = draft_post(session, TemplateLibrary(), workspace=workspace, profile=None,
-                          accounts=[account], scheduled_at=world.clock.now(),
-                          now=world.clock.now(), text="当院は地域で一番の治療を提供します。")
+        post = draft_post(
+            session,
+            TemplateLibrary(),
+            workspace=workspace,
+            profile=None,
+            accounts=[account],
+            scheduled_at=world.clock.now(),
+            now=world.clock.now(),
+            text="当院は地域で一番の治療を提供します。",
+        )
         post_id = post.id
     assert post_id is not None
     with pytest.raises(StateError, match="error finding"), session_scope(world.engine) as s:
         approve_post(s, post_id, by="owner", now=world.clock.now())
     with session_scope(world.engine) as session:
-        approve_post(session, post_id, by="owner", now=world.clock.now(),
-                     override_reason="院内掲示の引用のため")
+        approve_post(
+            session,
+            post_id,
+            by="owner",
+            now=world.clock.now(),
+            override_reason="院内掲示の引用のため",
+        )
     with session_scope(world.engine) as session:
         post_row = session.get(Post, post_id)
         assert post_row is not None

@@ -18,11 +18,21 @@ ALL_PAIRS = list(itertools.product(VariantState, VariantState))
 
 def test_the_design_diagram_edges_are_allowed() -> None:
     S = VariantState
-    for a, b in [(S.DRAFT, S.APPROVED), (S.APPROVED, S.SCHEDULED), (S.SCHEDULED, S.PUBLISHING),
-                 (S.PUBLISHING, S.PUBLISHED), (S.PUBLISHING, S.FAILED),
-                 (S.PUBLISHING, S.UNCONFIRMED), (S.UNCONFIRMED, S.PUBLISHED),
-                 (S.UNCONFIRMED, S.SCHEDULED), (S.APPROVED, S.DRAFT), (S.SCHEDULED, S.DRAFT),
-                 (S.DRAFT, S.CANCELLED), (S.APPROVED, S.CANCELLED), (S.SCHEDULED, S.CANCELLED)]:
+    for a, b in [
+        (S.DRAFT, S.APPROVED),
+        (S.APPROVED, S.SCHEDULED),
+        (S.SCHEDULED, S.PUBLISHING),
+        (S.PUBLISHING, S.PUBLISHED),
+        (S.PUBLISHING, S.FAILED),
+        (S.PUBLISHING, S.UNCONFIRMED),
+        (S.UNCONFIRMED, S.PUBLISHED),
+        (S.UNCONFIRMED, S.SCHEDULED),
+        (S.APPROVED, S.DRAFT),
+        (S.SCHEDULED, S.DRAFT),
+        (S.DRAFT, S.CANCELLED),
+        (S.APPROVED, S.CANCELLED),
+        (S.SCHEDULED, S.CANCELLED),
+    ]:
         assert can_transition(a, b), (a, b)
 
 
@@ -37,8 +47,9 @@ def test_never_resend_blindly_and_final_states_are_final() -> None:
 
 
 @pytest.mark.parametrize(("current", "target"), ALL_PAIRS, ids=lambda s: str(s))
-def test_transition_matches_the_table(engine: Engine, current: VariantState,
-                                      target: VariantState) -> None:
+def test_transition_matches_the_table(
+    engine: Engine, current: VariantState, target: VariantState
+) -> None:
     workspace = make_workspace(engine)
     account = make_account(engine, workspace)
     variant_id = make_variant(engine, workspace, account, state=current)

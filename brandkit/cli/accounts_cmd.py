@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlmodel import select
@@ -19,7 +19,7 @@ from brandkit.cli.state import console, state
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, AccountSnapshot, Variant
 from brandkit.errors import AuthExpiredError, BrandkitError, InvalidInputError, NotFoundError
-from brandkit.platforms.base import known_platforms
+from brandkit.platforms.base import get_connector_class, known_platforms
 from brandkit.publishing.jobs import SYNC_PREFIX, JobQueue
 from brandkit.secrets import SecretBox
 from brandkit.workspace import add_account, build_runtime, current_workspace, default_profile
@@ -55,6 +55,7 @@ def add(
     """
     st = state(ctx)
     settings = st.settings()
+    get_connector_class(platform)  # an unknown platform is refused before asking for a token
     token = _read_token(token_env)
     secrets = SecretBox.from_key_file(settings.secret_key_file)
     with session_scope(st.engine()) as session:
@@ -80,11 +81,14 @@ def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List accounts with their status, last sync and latest follower count."""
+    """List accounts with their status, last sync and latest follower count.
+
+    Example: brandkit accounts list --json
+    """
     st = state(ctx)
     tz = st.settings().tz
     with session_scope(st.engine()) as session:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for account in session.exec(select(Account).order_by(Account.name)).all():
             followers = session.exec(
                 select(AccountSnapshot.followers)
@@ -129,7 +133,10 @@ def verify(
     names: Annotated[list[str] | None, typer.Argument(help="Accounts (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Call each account's profile endpoint and show whether its credentials work."""
+    """Call each account's profile endpoint and show whether its credentials work.
+
+    Example: brandkit accounts verify dr-yamada
+    """
     st = state(ctx)
     engine = st.engine()
     with session_scope(engine) as session:
@@ -145,6 +152,7 @@ def verify(
         results = []
         try:
             for account in accounts:
+                status: str | None
                 try:
                     profile = await runtime.connector_for(account).fetch_profile()
                     results.append(
@@ -186,7 +194,10 @@ def remove(
     name: Annotated[str, typer.Argument(help="The account to remove.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Remove an account. Refused while it has published history (disable it instead)."""
+    """Remove an account; one with posts is disabled instead, so its history stays.
+
+    Example: brandkit accounts remove old-account --yes
+    """
     st = state(ctx)
     with session_scope(st.engine()) as session:
         account = session.exec(select(Account).where(Account.name == name)).first()

@@ -45,8 +45,7 @@ def demo(
                 on_week=lambda done, total: progress.update(task, completed=done),
             )
         )
-    tz_start = summary.start.strftime("%Y-%m-%d")
-    console.print(f"[bold]brandkit demo[/] — {weeks} weeks from {tz_start}, seed {seed}")
+    console.print(f"[bold]brandkit demo[/] — {weeks} weeks from {summary.first_day}, seed {seed}")
     for name, (first, last) in summary.followers.items():
         change = last - first
         pct = 100 * change / first if first else 0.0

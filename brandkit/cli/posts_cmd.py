@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from brandkit.cli.output import emit_json, emit_table, local
 from brandkit.cli.state import console, state
@@ -125,7 +125,10 @@ def list_(
     limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List posts' variants, newest slot first, with their state."""
+    """List posts' variants, newest slot first, with their state.
+
+    Example: brandkit posts list --state failed --json
+    """
     st = state(ctx)
     tz = st.settings().tz
     with session_scope(st.engine()) as session:
@@ -134,8 +137,8 @@ def list_(
         )
         if state_filter:
             query = query.where(Variant.state == state_filter)
-        query = query.order_by(Post.scheduled_at.desc(), Variant.id).limit(limit)  # type: ignore[attr-defined]
-        rows = [
+        query = query.order_by(col(Post.scheduled_at).desc(), col(Variant.id)).limit(limit)
+        rows: list[dict[str, Any]] = [
             {
                 "post": p.id,
                 "variant": v.id,
@@ -176,14 +179,17 @@ def show(
     post_id: Annotated[int, typer.Argument(help="Post id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show one post with every variant, its findings and its publishing history."""
+    """Show one post with every variant, its findings and its publishing history.
+
+    Example: brandkit posts show 12
+    """
     st = state(ctx)
     tz = st.settings().tz
     with session_scope(st.engine()) as session:
         post = session.get(Post, post_id)
         if post is None:
             raise NotFoundError("post", post_id, hint="see 'brandkit posts list'")
-        data = {
+        data: dict[str, Any] = {
             "id": post.id,
             "state": post.state,
             "scheduled_at": post.scheduled_at,
@@ -220,7 +226,10 @@ def approve(
         str | None, typer.Option(help="Reason for approving despite error findings (recorded).")
     ] = None,
 ) -> None:
-    """Approve a draft and queue its variants for publishing at the post's time."""
+    """Approve a draft and queue its variants for publishing at the post's time.
+
+    Example: brandkit posts approve 12 --by dr-yamada
+    """
     st = state(ctx)
     now = datetime.now(UTC)
     engine = st.engine()
@@ -241,7 +250,10 @@ def reject(
     post_id: Annotated[int, typer.Argument(help="Post id.")],
     by: Annotated[str, typer.Option(help="Who rejects.")] = "owner",
 ) -> None:
-    """Reject a draft: none of its variants will be published."""
+    """Reject a draft: none of its variants will be published.
+
+    Example: brandkit posts reject 12
+    """
     st = state(ctx)
     with session_scope(st.engine()) as session:
         reject_post(session, post_id, by=by, now=datetime.now(UTC))
@@ -253,7 +265,10 @@ def cancel(
     ctx: typer.Context,
     post_id: Annotated[int, typer.Argument(help="Post id.")],
 ) -> None:
-    """Cancel every variant of a post that has not been published yet."""
+    """Cancel every variant of a post that has not been published yet.
+
+    Example: brandkit posts cancel 12
+    """
     st = state(ctx)
     engine = st.engine()
     with session_scope(engine) as session:

@@ -15,7 +15,7 @@ from brandkit.db.migrate import open_database
 from brandkit.workspace import require_config
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
 
 
 @dataclass

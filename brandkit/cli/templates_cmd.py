@@ -36,7 +36,10 @@ def list_(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List every template with its category, language and platforms."""
+    """List every template with its category, language and platforms.
+
+    Example: brandkit templates list --json
+    """
     templates = _library(ctx).all()
     rows = [
         {
@@ -65,7 +68,10 @@ def show(
     name: Annotated[str, typer.Argument(help="Template name, e.g. ja/health_tip.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Show a template's front matter, variables and source."""
+    """Show a template's front matter, variables and source.
+
+    Example: brandkit templates show ja/seasonal_alert
+    """
     t = _library(ctx).get(name)
     data = {
         "name": t.name,

@@ -34,9 +34,7 @@ def reconcile(runtime: Runtime) -> ReconcileReport:
     existing = set(queue.job_ids())
     live: set[str] = set()
     with session_scope(runtime.engine) as session:
-        for variant in session.exec(
-            select(Variant).where(Variant.state == S.PUBLISHING)
-        ).all():
+        for variant in session.exec(select(Variant).where(Variant.state == S.PUBLISHING)).all():
             assert variant.id is not None
             transition(
                 session,

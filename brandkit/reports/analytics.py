@@ -2,7 +2,9 @@
 
 Every query is limited to one workspace and one period ``[start, end)`` (a :class:`Scope`) and
 returns a few small rows; the per-row work (latest metrics, followers at publishing time, local
-hour and weekday) happens in the database so a year of posts costs no Python loop.
+hour and weekday) happens in the database so a year of posts costs no Python loop. Rows are dicts
+keyed by column label, and the labels are the field names of the dataclasses in
+:mod:`brandkit.reports.model`, which turns them into the report.
 
 Local time is the one thing the two databases disagree on. PostgreSQL converts with
 ``timezone(zone, ts)``; SQLite has no time-zone database, so :class:`LocalTime` adds the zone's
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import add
-from typing import Any, Generic, TypeVar
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -47,8 +49,6 @@ PROBLEM_STATES = ("failed", "missed", "unconfirmed")
 COUNTERS = ("likes", "reposts", "replies", "quotes", "bookmarks")
 """The counters that make up "interactions"; impressions are reach, not interaction."""
 
-K = TypeVar("K")
-R = TypeVar("R")
 Expr = ColumnElement[Any] | Mapped[Any]
 """A column or expression: model attributes (via ``col``) and subquery columns alike."""
 
@@ -140,107 +140,29 @@ class Scope:
     local: LocalTime
 
 
-@dataclass(frozen=True)
-class AccountRow:
-    id: int
-    name: str
-    platform: str
-    handle: str
-    status: str
-    start_followers: int | None
-    end_followers: int | None
-    posts: int
-    mean_rate: float | None
-
-
-@dataclass(frozen=True)
-class DaySnapshot:
-    account_id: int
-    day: date
-    followers: int
-
-
-@dataclass(frozen=True)
-class PostStat:
-    """One published variant with its latest counters; ``None`` means "not reported"."""
-
-    variant_id: int
-    post_id: int
-    account_id: int
-    account_name: str
-    platform: str
-    template: str | None
-    text: str
-    url: str | None
-    published_at: datetime
-    local_weekday: int
-    local_hour: int
-    likes: int | None
-    reposts: int | None
-    replies: int | None
-    quotes: int | None
-    bookmarks: int | None
-    impressions: int | None
-    interactions: int | None
-    followers: int | None
-    engagement_rate: float | None
-    impression_rate: float | None
-
-
-@dataclass(frozen=True)
-class Bucket(Generic[K]):
-    """One row of a "what works" table: posts in the bucket and their mean engagement."""
-
-    key: K
-    posts: int
-    mean_rate: float | None
-    mean_interactions: float | None
-
-
-@dataclass(frozen=True)
-class CadenceWeek:
-    week_start: date
-    planned: int
-    published: int
-    failed: int
-    missed: int
-
-
-@dataclass(frozen=True)
-class ProblemVariant:
-    variant_id: int
-    post_id: int
-    account_name: str
-    template: str | None
-    state: str
-    due_at: datetime
-    last_error: str | None
-
-
-@dataclass(frozen=True)
-class ProblemAccount:
-    account_id: int
-    name: str
-    platform: str
-    status: str
-    last_sync_at: datetime | None
-    last_error: str | None
+BucketKey = Literal["template", "local_weekday", "local_hour"]
+Row = dict[str, Any]
+"""One result row, keyed by column label (the field names of the matching report dataclass)."""
 
 
 def _in_period(column: Expr, scope: Scope) -> ColumnElement[bool]:
     return (column >= scope.start) & (column < scope.end)
 
 
-def _followers_at(account_id: Any, moment: Any, *, before: bool) -> ColumnElement[int]:
-    """Followers of ``account_id`` at the last snapshot at or before ``moment`` (or first after)."""
+def _followers_at(
+    account_id: Expr, moment: Any, *, before: bool, inclusive: bool = True
+) -> ColumnElement[int]:
+    """Followers at the last snapshot at or before ``moment`` (strictly before unless
+    ``inclusive``), or at the first one after it when not ``before``."""
     snap = aliased(AccountSnapshot)
-    taken = col(snap.taken_at)
-    query = select(col(snap.followers)).where(col(snap.account_id) == account_id)
+    taken, snap_id = col(snap.taken_at), col(snap.id)
     if before:
-        query = query.where(taken <= moment).order_by(taken.desc(), col(snap.id).desc())
+        where = taken <= moment if inclusive else taken < moment
+        order = (taken.desc(), snap_id.desc())
     else:
-        query = query.where(taken > moment).order_by(taken, col(snap.id))
-    return query.limit(1).scalar_subquery()
+        where, order = taken > moment, (taken.asc(), snap_id.asc())
+    query = select(col(snap.followers)).where(col(snap.account_id) == account_id, where)
+    return query.order_by(*order).limit(1).scalar_subquery()
 
 
 def published_posts(scope: Scope) -> Subquery:
@@ -309,15 +231,15 @@ def _with_rates(base: Subquery) -> Subquery:
     ).subquery("posts")
 
 
-def post_stats(conn: Connection, scope: Scope) -> list[PostStat]:
+def post_stats(conn: Connection, scope: Scope) -> list[Row]:
     posts = published_posts(scope)
     query = select(posts).order_by(posts.c.published_at, posts.c.variant_id)
-    return _fetch(conn, PostStat, query)
+    return _fetch(conn, query)
 
 
 def ranked_posts(
     conn: Connection, scope: Scope, *, best: bool, limit: int = 5, exclude: Sequence[int] = ()
-) -> list[PostStat]:
+) -> list[Row]:
     """The ``limit`` posts with the highest (or lowest) engagement rate; unrated ones never rank."""
     posts = published_posts(scope)
     rate = posts.c.engagement_rate
@@ -327,62 +249,56 @@ def ranked_posts(
         .order_by(rate.desc() if best else rate.asc(), posts.c.published_at)
         .limit(limit)
     )
-    return _fetch(conn, PostStat, query)
+    return _fetch(conn, query)
 
 
-def engagement_by(conn: Connection, scope: Scope, key: str) -> list[Bucket[Any]]:
+def engagement_by(conn: Connection, scope: Scope, key: BucketKey) -> list[Row]:
     """Mean engagement per ``key`` (``template``, ``local_weekday`` or ``local_hour``)."""
     posts = published_posts(scope)
     column = posts.c[key]
-    query = (
-        select(
-            column,
-            func.count(),
-            func.avg(posts.c.engagement_rate),
-            func.avg(cast(posts.c.interactions, Float)),
-        )
-        .group_by(column)
-        .order_by(column)
-    )
-    return [Bucket(k, n, _float(rate), _float(mean)) for k, n, rate, mean in conn.execute(query)]
+    query = select(column.label("key"), *_engagement(posts)).group_by(column).order_by(column)
+    return _fetch(conn, query)
 
 
-def overall_engagement(conn: Connection, scope: Scope) -> tuple[int, float | None]:
-    """Posts published in the period and their mean engagement rate."""
+def _engagement(posts: Subquery) -> list[ColumnElement[Any]]:
+    """How many posts, and their mean rate and interactions (``avg`` skips unknown values)."""
+    return [
+        func.count().label("posts"),
+        func.avg(posts.c.engagement_rate).label("mean_rate"),
+        func.avg(cast(posts.c.interactions, Float)).label("mean_interactions"),
+    ]
+
+
+def overall_engagement(conn: Connection, scope: Scope) -> Row:
+    """Posts published in the period, their mean rate and mean interactions: one row."""
     posts = published_posts(scope)
-    row = conn.execute(select(func.count(), func.avg(posts.c.engagement_rate))).one()
-    return int(row[0]), _float(row[1])
+    return _fetch(conn, select(*_engagement(posts)))[0]
 
 
-def account_rows(conn: Connection, scope: Scope) -> list[AccountRow]:
+def account_rows(conn: Connection, scope: Scope) -> list[Row]:
     """Each account with followers at the period's start and end and its posts' engagement.
 
     Start is the last snapshot at or before ``start``, else the first inside the period, so an
     account added mid-period does not count its existing audience as growth.
     """
     posts = published_posts(scope)
-    stats = (
-        select(
-            posts.c.account_id,
-            func.count().label("posts"),
-            func.avg(posts.c.engagement_rate).label("mean_rate"),
-        )
-        .group_by(posts.c.account_id)
-        .subquery("stats")
-    )
+    by_account = select(posts.c.account_id, *_engagement(posts)).group_by(posts.c.account_id)
+    stats = by_account.subquery("stats")
     account_id = col(Account.id)
-    first_inside = _followers_at(account_id, scope.start, before=False)
+    start = func.coalesce(
+        _followers_at(account_id, scope.start, before=True),
+        _followers_at(account_id, scope.start, before=False),
+    )
+    end = _followers_at(account_id, scope.end, before=True, inclusive=False)
     query = (
         select(
-            account_id,
+            account_id.label("account_id"),
             col(Account.name),
             col(Account.platform),
             col(Account.handle),
             col(Account.status),
-            func.coalesce(_followers_at(account_id, scope.start, before=True), first_inside).label(
-                "start_followers"
-            ),
-            _end_followers(account_id, scope).label("end_followers"),
+            start.label("start_followers"),
+            end.label("end_followers"),
             func.coalesce(stats.c.posts, 0).label("posts"),
             stats.c.mean_rate,
         )
@@ -390,21 +306,10 @@ def account_rows(conn: Connection, scope: Scope) -> list[AccountRow]:
         .where(col(Account.workspace_id) == scope.workspace_id)
         .order_by(col(Account.name))
     )
-    return _fetch(conn, AccountRow, query)
+    return _fetch(conn, query)
 
 
-def _end_followers(account_id: Expr, scope: Scope) -> ColumnElement[int]:
-    snap = aliased(AccountSnapshot)
-    return (
-        select(col(snap.followers))
-        .where(col(snap.account_id) == account_id, col(snap.taken_at) < scope.end)
-        .order_by(col(snap.taken_at).desc(), col(snap.id).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def daily_snapshots(conn: Connection, scope: Scope) -> list[DaySnapshot]:
+def daily_snapshots(conn: Connection, scope: Scope) -> list[Row]:
     """The last snapshot of each account on each local day of the period."""
     taken_at = col(AccountSnapshot.taken_at)
     inside = (
@@ -429,10 +334,10 @@ def daily_snapshots(conn: Connection, scope: Scope) -> list[DaySnapshot]:
         .where(ranked.c.rank == 1)
         .order_by(ranked.c.day, ranked.c.account_id)
     )
-    return _fetch(conn, DaySnapshot, query)
+    return _fetch(conn, query)
 
 
-def cadence(conn: Connection, scope: Scope) -> list[CadenceWeek]:
+def cadence(conn: Connection, scope: Scope) -> list[Row]:
     """Per local ISO week: variants due, and how many were published, failed or missed."""
     due_at = col(Variant.due_at)
     due = (
@@ -456,14 +361,13 @@ def cadence(conn: Connection, scope: Scope) -> list[CadenceWeek]:
         .group_by(due.c.week)
         .order_by(due.c.week)
     )
-    return _fetch(conn, CadenceWeek, query)
+    return _fetch(conn, query)
 
 
-def problem_variants(conn: Connection, scope: Scope) -> list[ProblemVariant]:
+def problem_variants(conn: Connection, scope: Scope) -> list[Row]:
     """Variants due in the period that failed, were missed or are still unconfirmed."""
     return _fetch(
         conn,
-        ProblemVariant,
         select(
             col(Variant.id).label("variant_id"),
             col(Variant.post_id),
@@ -484,11 +388,10 @@ def problem_variants(conn: Connection, scope: Scope) -> list[ProblemVariant]:
     )
 
 
-def problem_accounts(conn: Connection, scope: Scope) -> list[ProblemAccount]:
+def problem_accounts(conn: Connection, scope: Scope) -> list[Row]:
     """Accounts that cannot publish or sync now (any status but ``active``)."""
     return _fetch(
         conn,
-        ProblemAccount,
         select(
             col(Account.id).label("account_id"),
             col(Account.name),
@@ -502,24 +405,20 @@ def problem_accounts(conn: Connection, scope: Scope) -> list[ProblemAccount]:
     )
 
 
-def _fetch(conn: Connection, kind: type[R], query: Executable) -> list[R]:
-    """Build ``kind`` from each row; the queries label their columns with its field names.
+def _fetch(conn: Connection, query: Executable) -> list[Row]:
+    """The rows of ``query`` as dicts, with rates and means as plain floats on both backends.
 
-    Averages come back as ``Decimal`` from PostgreSQL and ``float`` from SQLite; fields typed
-    ``float`` are normalised so the report looks the same on both.
+    PostgreSQL's ``avg`` returns ``Decimal`` for integers where SQLite returns ``float``.
     """
-    built = []
-    for row in conn.execute(query).mappings():
-        values = dict(row)
-        for name in _FLOAT_FIELDS.intersection(values):
-            values[name] = _float(values[name])
-        built.append(kind(**values))
-    return built
+    rows = [dict(row) for row in conn.execute(query).mappings()]
+    for row in rows:
+        for name in _FLOAT_FIELDS.intersection(row):
+            row[name] = _float(row[name])
+    return rows
 
 
 _FLOAT_FIELDS = frozenset({"mean_rate", "mean_interactions", "engagement_rate", "impression_rate"})
 
 
 def _float(value: Any) -> float | None:
-    """PostgreSQL's ``avg`` returns ``Decimal`` for integers; reports want plain floats."""
     return None if value is None else float(value)

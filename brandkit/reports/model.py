@@ -8,10 +8,10 @@ Renderers never touch the database, so a report can be built once and shown many
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, Engine, select
@@ -20,30 +20,82 @@ from sqlmodel import col
 from brandkit.db.models import Workspace
 from brandkit.errors import ConfigError, InvalidInputError, NotFoundError
 from brandkit.reports import analytics as q
-from brandkit.reports.analytics import (
-    Bucket,
-    CadenceWeek,
-    PostStat,
-    ProblemAccount,
-    ProblemVariant,
-)
-
-__all__ = [
-    "AccountGrowth",
-    "Attention",
-    "Bucket",
-    "CadenceWeek",
-    "DailyFollowers",
-    "PostStat",
-    "ProblemAccount",
-    "ProblemVariant",
-    "Report",
-    "Summary",
-    "WeeklyGrowth",
-    "build_report",
-]
 
 K = TypeVar("K")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PostStat:
+    """One published variant with its latest counters; ``None`` means "not reported".
+
+    ``interactions`` sums the reported counters (not impressions); ``engagement_rate`` divides
+    them by ``followers`` at publishing time, ``impression_rate`` by impressions.
+    """
+
+    variant_id: int
+    post_id: int
+    account_id: int
+    account_name: str
+    platform: str
+    template: str | None
+    text: str
+    url: str | None
+    published_at: datetime
+    local_weekday: int
+    local_hour: int
+    likes: int | None
+    reposts: int | None
+    replies: int | None
+    quotes: int | None
+    bookmarks: int | None
+    impressions: int | None
+    interactions: int | None
+    followers: int | None
+    engagement_rate: float | None
+    impression_rate: float | None
+
+
+@dataclass(frozen=True)
+class Bucket(Generic[K]):
+    """One row of a "what works" table: posts in the bucket and their mean engagement."""
+
+    key: K
+    posts: int
+    mean_rate: float | None
+    mean_interactions: float | None
+
+
+@dataclass(frozen=True)
+class CadenceWeek:
+    """Variants due in one local ISO week and what became of them."""
+
+    week_start: date
+    planned: int
+    published: int
+    failed: int
+    missed: int
+
+
+@dataclass(frozen=True)
+class ProblemVariant:
+    variant_id: int
+    post_id: int
+    account_name: str
+    template: str | None
+    state: str
+    due_at: datetime
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class ProblemAccount:
+    account_id: int
+    name: str
+    platform: str
+    status: str
+    last_sync_at: datetime | None
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -197,23 +249,24 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def _assemble(conn: Connection, scope: q.Scope, name: str, locale: str) -> Report:
-    accounts = [_growth(row) for row in q.account_rows(conn, scope)]
+    accounts = tuple(_growth(**row) for row in q.account_rows(conn, scope))
     days = _local_days(scope)
     daily = _daily(days, accounts, q.daily_snapshots(conn, scope))
-    by_template: list[Bucket[str | None]] = q.engagement_by(conn, scope, "template")
-    by_weekday: list[Bucket[int]] = q.engagement_by(conn, scope, "local_weekday")
-    by_hour: list[Bucket[int]] = q.engagement_by(conn, scope, "local_hour")
-    posts_published, mean_rate = q.overall_engagement(conn, scope)
-    top = q.ranked_posts(conn, scope, best=True)
-    bottom = q.ranked_posts(conn, scope, best=False, exclude=[p.variant_id for p in top])
+    by_template: tuple[Bucket[str | None], ...] = _buckets(conn, scope, "template")
+    by_weekday: tuple[Bucket[int], ...] = _buckets(conn, scope, "local_weekday")
+    by_hour: tuple[Bucket[int], ...] = _buckets(conn, scope, "local_hour")
+    top = _build(PostStat, q.ranked_posts(conn, scope, best=True))
+    exclude = [p.variant_id for p in top]  # with under ten rated posts, none is in both lists
+    bottom = _build(PostStat, q.ranked_posts(conn, scope, best=False, exclude=exclude))
     start_total, end_total = _totals(accounts)
+    overall = q.overall_engagement(conn, scope)
     summary = Summary(
         start_followers=start_total,
         end_followers=end_total,
         net_growth=_minus(end_total, start_total),
         growth_rate=_rate(_minus(end_total, start_total), start_total),
-        posts_published=posts_published,
-        mean_engagement_rate=mean_rate,
+        posts_published=overall["posts"],
+        mean_engagement_rate=overall["mean_rate"],
         best_template=_best(b for b in by_template if b.key is not None),
         best_weekday=_best(by_weekday),
         best_hour=_best(by_hour),
@@ -226,38 +279,51 @@ def _assemble(conn: Connection, scope: q.Scope, name: str, locale: str) -> Repor
         timezone=scope.local.tz.key,
         locale=locale,
         summary=summary,
-        accounts=tuple(accounts),
-        daily_followers=tuple(daily),
-        weekly=tuple(_weekly(daily, start_total)),
-        posts=tuple(q.post_stats(conn, scope)),
-        by_template=tuple(by_template),
-        by_weekday=tuple(by_weekday),
-        by_hour=tuple(by_hour),
-        cadence=tuple(_cadence(days, q.cadence(conn, scope))),
-        top=tuple(top),
-        bottom=tuple(bottom),
+        accounts=accounts,
+        daily_followers=daily,
+        weekly=_weekly(daily, start_total),
+        posts=_build(PostStat, q.post_stats(conn, scope)),
+        by_template=by_template,
+        by_weekday=by_weekday,
+        by_hour=by_hour,
+        cadence=_cadence(days, _build(CadenceWeek, q.cadence(conn, scope))),
+        top=top,
+        bottom=bottom,
         attention=Attention(
-            tuple(q.problem_variants(conn, scope)), tuple(q.problem_accounts(conn, scope))
+            _build(ProblemVariant, q.problem_variants(conn, scope)),
+            _build(ProblemAccount, q.problem_accounts(conn, scope)),
         ),
     )
 
 
-def _growth(row: q.AccountRow) -> AccountGrowth:
+def _build(kind: Callable[..., T], rows: Iterable[q.Row]) -> tuple[T, ...]:
+    """Report objects from query rows, whose column labels are ``kind``'s field names."""
+    return tuple(kind(**row) for row in rows)
+
+
+def _buckets(conn: Connection, scope: q.Scope, key: q.BucketKey) -> tuple[Bucket[Any], ...]:
+    return _build(Bucket, q.engagement_by(conn, scope, key))
+
+
+def _growth(
+    *,
+    start_followers: int | None,
+    end_followers: int | None,
+    posts: int,
+    mean_rate: float | None,
+    **account: Any,
+) -> AccountGrowth:
     """An account counts only if it had a snapshot before the period's end."""
-    start = row.start_followers if row.end_followers is not None else None
-    net = _minus(row.end_followers, start)
+    start = start_followers if end_followers is not None else None
+    net = _minus(end_followers, start)
     return AccountGrowth(
-        account_id=row.id,
-        name=row.name,
-        platform=row.platform,
-        handle=row.handle,
-        status=row.status,
         start_followers=start,
-        end_followers=row.end_followers,
+        end_followers=end_followers,
         net_growth=net,
         growth_rate=_rate(net, start),
-        posts=row.posts,
-        mean_engagement_rate=row.mean_rate,
+        posts=posts,
+        mean_engagement_rate=mean_rate,
+        **account,
     )
 
 
@@ -269,14 +335,14 @@ def _local_days(scope: q.Scope) -> list[date]:
 
 
 def _daily(
-    days: Sequence[date], accounts: Sequence[AccountGrowth], snapshots: Sequence[q.DaySnapshot]
-) -> list[DailyFollowers]:
+    days: Sequence[date], accounts: Sequence[AccountGrowth], snapshots: Iterable[q.Row]
+) -> tuple[DailyFollowers, ...]:
     """Carry each account's last known count forward over days without a snapshot.
 
     Before an account's first snapshot its start count is used, so the total does not jump when
     a newly connected account reports for the first time.
     """
-    seen = {(s.account_id, s.day): s.followers for s in snapshots}
+    seen = {(s["account_id"], s["day"]): s["followers"] for s in snapshots}
     current = {a.account_id: a.start_followers for a in accounts}
     result = []
     for day in days:
@@ -284,10 +350,10 @@ def _daily(
             current[account_id] = seen.get((account_id, day), current[account_id])
         known = [n for n in current.values() if n is not None]
         result.append(DailyFollowers(day, sum(known) if known else None, dict(current)))
-    return result
+    return tuple(result)
 
 
-def _weekly(daily: Sequence[DailyFollowers], start_total: int | None) -> list[WeeklyGrowth]:
+def _weekly(daily: Sequence[DailyFollowers], start_total: int | None) -> tuple[WeeklyGrowth, ...]:
     """Net growth per local ISO week: the last total of the week minus the one before it."""
     ends: dict[date, int | None] = {}
     for point in daily:
@@ -297,14 +363,14 @@ def _weekly(daily: Sequence[DailyFollowers], start_total: int | None) -> list[We
         net = _minus(end, before)
         weeks.append(WeeklyGrowth(week_start, before, end, net, _rate(net, before)))
         before = end
-    return weeks
+    return tuple(weeks)
 
 
-def _cadence(days: Sequence[date], rows: Sequence[CadenceWeek]) -> list[CadenceWeek]:
+def _cadence(days: Sequence[date], rows: Iterable[CadenceWeek]) -> tuple[CadenceWeek, ...]:
     """Every week of the period, with zeros where nothing was due."""
     found = {row.week_start: row for row in rows}
     mondays = sorted({day - timedelta(days=day.weekday()) for day in days})
-    return [found.get(monday, CadenceWeek(monday, 0, 0, 0, 0)) for monday in mondays]
+    return tuple(found.get(monday, CadenceWeek(monday, 0, 0, 0, 0)) for monday in mondays)
 
 
 def _totals(accounts: Sequence[AccountGrowth]) -> tuple[int | None, int | None]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import ipaddress
 import math
 
-import uvicorn
-
 from brandkit.clock import SystemClock
 
 from .app import create_app
@@ -58,4 +56,6 @@ def serve(*, host: str = "127.0.0.1", port: int, config: SandboxConfig) -> None:
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be between 0 and 65535, not {port}")
     app = create_app(clock=SystemClock(), config=config)
+    import uvicorn  # imported here: every CLI start would otherwise pay for it
+
     uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
