@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import yaml
+from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
 from brandkit.clock import SimulatedClock
@@ -31,7 +32,9 @@ from brandkit.planner.drafts import plan_week
 from brandkit.platforms.sandbox import SandboxConfig, create_app
 from brandkit.publishing.approval import approve_post, queue_variants
 from brandkit.publishing.worker import Worker
-from brandkit.reports import build_report, render_html
+from brandkit.reports import Report, build_report, render_html
+from brandkit.runtime import Runtime
+from brandkit.secrets import SecretBox
 from brandkit.workspace import add_account, build_runtime, init_workspace
 
 DEMO_START = date(2026, 8, 31)  # a Monday; twelve weeks end on 2026-11-23
@@ -92,7 +95,7 @@ def check_empty(directory: Path) -> None:
         )
 
 
-def _setup(session: Session, runtime_secrets: Any, workspace: Workspace) -> None:
+def _setup(session: Session, secrets: SecretBox, workspace: Workspace) -> None:
     profile = Profile(
         workspace_id=workspace.id or 0,
         slug="yamada",
@@ -108,7 +111,7 @@ def _setup(session: Session, runtime_secrets: Any, workspace: Workspace) -> None
     for name, token in DEMO_ACCOUNTS:
         add_account(
             session,
-            runtime_secrets,
+            secrets,
             workspace,
             platform="mastodon",
             name=name,
@@ -157,7 +160,7 @@ async def run_demo(
         worker.start()
         for week in range(weeks):
             monday = DEMO_START + timedelta(weeks=week)
-            _plan_and_approve(runtime.engine, runtime, library, topics, monday, clock.now())
+            _plan_and_approve(runtime, library, topics, monday)
             await _run_until(worker, clock, start + timedelta(weeks=week + 1))
             if on_week:
                 on_week(week + 1, weeks)
@@ -172,15 +175,11 @@ async def run_demo(
 
 
 def _plan_and_approve(
-    engine: Any,
-    runtime: Any,
-    library: TemplateLibrary,
-    topics: DemoTopics,
-    monday: date,
-    now: datetime,
+    runtime: Runtime, library: TemplateLibrary, topics: DemoTopics, monday: date
 ) -> None:
     """Saturday before the week: plan it, and the owner approves every draft."""
-    with session_scope(engine) as session:
+    now = runtime.clock.now()
+    with session_scope(runtime.engine) as session:
         workspace = session.exec(select(Workspace)).one()
         profile = session.exec(select(Profile)).first()
         posts = plan_week(
@@ -196,7 +195,7 @@ def _plan_and_approve(
         for post in posts:
             assert post.id is not None
             queued += approve_post(session, post.id, by="owner", now=now)
-    with session_scope(engine) as session:
+    with session_scope(runtime.engine) as session:
         queue_variants(session, runtime.queue, queued)
 
 
@@ -216,7 +215,12 @@ async def _run_until(worker: Worker, clock: SimulatedClock, until: datetime) -> 
 
 
 def _summarise(
-    engine: Any, directory: Path, report_path: Path, start: datetime, end: datetime, report: Any
+    engine: Engine,
+    directory: Path,
+    report_path: Path,
+    start: datetime,
+    end: datetime,
+    report: Report,
 ) -> DemoSummary:
     summary = DemoSummary(directory, report_path, start, end, DEMO_START)
     with session_scope(engine) as session:
@@ -230,10 +234,9 @@ def _summarise(
                 summary.followers[account.name] = (snaps[0], snaps[-1])
         rows = session.exec(select(Variant.state, func.count()).group_by(Variant.state)).all()
         summary.states = {state: count for state, count in rows}
-    s = report.summary
-    summary.best_hour = getattr(s, "best_hour", None)
-    summary.best_template = getattr(s, "best_template", None)
-    summary.mean_engagement = getattr(s, "mean_engagement_rate", None)
+    summary.best_hour = report.summary.best_hour
+    summary.best_template = report.summary.best_template
+    summary.mean_engagement = report.summary.mean_engagement_rate
     return summary
 
 

@@ -112,11 +112,10 @@ def add_account(
 
 
 def require_config(settings: Settings) -> None:
-    if (
-        settings.config_file is None
-        and not Path(settings.database_url.removeprefix("sqlite:///")).exists()
-        and settings.database_url.startswith("sqlite")
-    ):
+    """Refuse to work outside a workspace before SQLite would create an empty file here."""
+    sqlite_file = settings.database_url.removeprefix("sqlite:///")
+    is_sqlite = settings.database_url.startswith("sqlite:///")
+    if settings.config_file is None and is_sqlite and not Path(sqlite_file).exists():
         raise ConfigError(
             f"no brandkit workspace in {settings.home}",
             hint="run 'brandkit init' here, or set BRANDKIT_HOME to your workspace",

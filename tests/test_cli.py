@@ -256,3 +256,36 @@ def test_templates_list_json(capsys: pytest.CaptureFixture[str], workspace: Path
     code, out, _ = run(capsys, "templates", "list", "--json")
     names = {row["name"] for row in json.loads(out)}
     assert {"ja/health_tip", "en/health_tip", "ja/seasonal_alert"} <= names
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "8765", "--rate-limit", "lots"], "lots"),
+        (["--port", "8765", "--host", "0.0.0.0"], "loopback"),
+        (["--port", "8765", "--latency-ms", "-5"], "latency"),
+    ],
+)
+def test_sandbox_serve_refuses_bad_options_before_listening(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "sandbox", "serve", *args)
+    assert code == 65
+    assert message in err and "Traceback" not in out + err
+
+
+def test_scheduler_py_is_the_worker(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[1] / "scheduler.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--once", "--json"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["jobs_run"] == 0
