@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from brandkit.clock import Clock, SystemClock
 from brandkit.config import Settings
+from brandkit.db.engine import session_scope
 from brandkit.db.models import Account
 from brandkit.platforms.base import Connector, create_connector
 from brandkit.publishing.jobs import JobQueue
@@ -47,6 +48,17 @@ class Runtime:
             base_url=account.base_url,
             credentials=self.secrets.decrypt(account.credentials_encrypted),
         )
+
+    def mark_account(
+        self, account_id: int | None, *, status: str | None = None, error: str | None = None
+    ) -> None:
+        """Record what a platform said about an account (e.g. ``needs_reauth``)."""
+        with session_scope(self.engine) as session:
+            account = session.get(Account, account_id)
+            if account is not None:
+                account.last_error = error
+                if status:
+                    account.status = status
 
     async def aclose(self) -> None:
         await self.http.aclose()

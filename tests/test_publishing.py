@@ -117,7 +117,7 @@ async def test_crash_while_publishing_recovers_exactly_once(
             at=world.clock.now(),
             idempotency_key=world.variant(variant_id).idempotency_key,
         )
-    world.clock.advance(timedelta(seconds=30))
+    world.clock.advance(timedelta(minutes=2))  # longer than any HTTP timeout: it crashed
     worker = world.worker()
     report = worker.start()
     assert report.recovered_in_flight == 1
@@ -251,3 +251,94 @@ async def test_error_findings_block_approval_unless_overridden(world: World) -> 
         assert post_row is not None
         assert post_row.state == "approved"
         assert post_row.lint_override_reason == "院内掲示の引用のため"
+
+
+async def test_a_live_in_flight_publish_is_left_to_its_worker(world: World) -> None:
+    """'worker --once' started beside a running worker must not resend its current publish."""
+    [variant_id] = world.approve("進行中の投稿", ["dr-yamada"], world.clock.now())
+    with session_scope(world.engine) as session:
+        transition(session, variant_id, S.SCHEDULED, S.PUBLISHING, now=world.clock.now(),
+                   attempts=1, attempt_started_at=world.clock.now())
+    world.clock.advance(timedelta(seconds=5))
+    await world.worker().run_once()
+    assert world.variant(variant_id).state == S.PUBLISHING
+    assert world.statuses("dr_yamada") == []
+
+
+async def test_unknown_outcomes_do_not_resend_forever(world: World) -> None:
+    world.simulation.inject_fault("error_503", count=50)
+    [variant_id] = world.approve("届かない投稿", ["dr-yamada"], world.clock.now())
+    worker = world.worker()
+    for _ in range(30):
+        await worker.run_once()
+        world.clock.advance(timedelta(minutes=5))
+    variant = world.variant(variant_id)
+    assert variant.state == S.FAILED
+    assert variant.attempts == 5
+    assert "sent 5 times" in (variant.last_error or "")
+    assert len(world.simulation.pending_faults) == 45  # exactly five POSTs reached the platform
+    assert world.statuses("dr_yamada") == []
+
+
+async def test_a_platform_that_cannot_be_asked_ends_failed_not_looping(world: World) -> None:
+    from tests.factories import make_account
+
+    world.accounts["gone"] = make_account(world.engine, world.workspace_id, name="gone",
+                                          token="revoked-gone")
+    [variant_id] = world.approve("確認できない投稿", ["gone"], world.clock.now())
+    with session_scope(world.engine) as session:
+        transition(session, variant_id, S.SCHEDULED, S.PUBLISHING, now=world.clock.now(),
+                   attempts=1, attempt_started_at=world.clock.now())
+        transition(session, variant_id, S.PUBLISHING, S.UNCONFIRMED, now=world.clock.now())
+    worker = world.worker()
+    runs = 0
+    while world.variant(variant_id).state == S.UNCONFIRMED and runs < 100:
+        await worker.run_once()
+        assert "cannot check" in (world.variant(variant_id).last_error or "") or (
+            world.variant(variant_id).state == S.FAILED)
+        world.clock.advance(timedelta(minutes=30))
+        runs += 1
+    variant = world.variant(variant_id)
+    assert variant.state == S.FAILED and "could not confirm" in (variant.last_error or "")
+    assert runs <= 14  # gave up after about six hours of looking
+
+
+async def test_cancelling_an_unconfirmed_post_stops_the_resend(world: World) -> None:
+    world.simulation.inject_fault("error_503")
+    [variant_id] = world.approve("取り消される投稿", ["dr-yamada"], world.clock.now())
+    worker = world.worker()
+    await worker.run_once()
+    assert world.variant(variant_id).state == S.UNCONFIRMED
+    with session_scope(world.engine) as session:
+        cancel_post(session, world.variant(variant_id).post_id, now=world.clock.now())
+    assert world.variant(variant_id).state == S.UNCONFIRMED  # it may be out there: look first
+    world.clock.advance(timedelta(minutes=2))
+    await worker.run_once()
+    assert world.variant(variant_id).state == S.CANCELLED
+    assert world.statuses("dr_yamada") == []
+
+
+async def test_a_job_that_raises_is_kept_and_retried(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import brandkit.publishing.publisher as publisher
+
+    real = publisher.publish_variant
+    calls: list[int] = []
+
+    async def flaky(runtime: object, variant_id: int) -> object:
+        calls.append(variant_id)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return await real(runtime, variant_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publisher, "publish_variant", flaky)
+    [variant_id] = world.approve("再試行される投稿", ["dr-yamada"], world.clock.now())
+    worker = world.worker()
+    await worker.run_once()
+    job = world.runtime.queue.get(f"{PUBLISH_PREFIX}{variant_id}")
+    assert job is not None and job.next_run_time == world.clock.now() + timedelta(minutes=1)
+    world.clock.advance(timedelta(minutes=1))
+    await worker.run_once()
+    assert world.variant(variant_id).state == S.PUBLISHED
+    assert len(calls) == 2

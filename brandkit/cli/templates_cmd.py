@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from brandkit.cli.output import emit_json, emit_table
 from brandkit.cli.state import console, state
-from brandkit.content import TemplateLibrary, check
-from brandkit.errors import InvalidInputError
+from brandkit.content import PostTemplate, TemplateLibrary, check
+from brandkit.errors import BrandkitError, InvalidInputError
 
-app = typer.Typer(help="The post-template library: list, show, preview.", no_args_is_help=True)
+app = typer.Typer(
+    help="The post-template library: list, show, preview, lint.", no_args_is_help=True
+)
 
 
 def parse_vars(pairs: list[str] | None) -> dict[str, str]:
@@ -141,3 +144,98 @@ def preview(
     )
     for f in result.findings:
         console.print(f"  {f.severity}: {f.rule} — {f.message}", markup=False)
+
+
+def _lint_context(template: PostTemplate) -> dict[str, str]:
+    """Stand-in clinic details for linting, in the template's language."""
+    if template.language == "ja":
+        return {
+            "clinic": "さくら内科クリニック",
+            "doctor": "山田 花子",
+            "specialty": "内科",
+            "affiliation": "さくら内科クリニック 院長",
+            "locale": "ja",
+        }
+    return {
+        "clinic": "Maple Family Clinic",
+        "doctor": "Dr. Hana Yamada",
+        "specialty": "family medicine",
+        "affiliation": "Maple Family Clinic",
+        "locale": "en",
+    }
+
+
+@app.command("lint")
+def lint(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(help="Templates (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Render each template with its example variables for every platform it claims and run
+    every check; exits 1 when any has an error.
+
+    Example: brandkit templates lint ja/health_tip en/health_tip
+    """
+    library = _library(ctx)
+    results: list[dict[str, Any]] = []
+    for name in names or library.names():
+        try:
+            template = library.get(name)
+        except BrandkitError as exc:
+            results.append(
+                {
+                    "template": name,
+                    "platform": None,
+                    "ok": False,
+                    "errors": [str(exc)],
+                    "warnings": [],
+                }
+            )
+            continue
+        for platform in template.platforms or ("mastodon",):
+            results.append(_lint_one(library, template, platform))
+    failed = [r for r in results if not r["ok"]]
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            if r["errors"] or r["warnings"]:
+                console.print(f"[bold]{r['template']}[/] on {r['platform']}:")
+                for message in r["errors"]:
+                    console.print(f"  [red]error[/] {escape(message)}")
+                for message in r["warnings"]:
+                    console.print(f"  [yellow]warning[/] {escape(message)}")
+        console.print(f"{len(results)} render(s) checked, {len(failed)} with errors.")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _lint_one(library: TemplateLibrary, template: PostTemplate, platform: str) -> dict[str, Any]:
+    errors: list[str] = []
+    warnings: list[str] = []
+    try:
+        text = library.render(
+            template,
+            template.example_variables(),
+            platform=platform,
+            context=_lint_context(template),
+        )
+    except BrandkitError as exc:
+        errors.append(str(exc))
+    else:
+        result = check(
+            text,
+            platform=platform,
+            lang=template.language,
+            readability_target=template.readability_target,
+        )
+        for f in result.findings:
+            target = errors if f.severity == "error" else warnings
+            target.append(f"{f.rule}: {f.message} «{text[f.start : f.end]}»")
+    return {
+        "template": template.name,
+        "platform": platform,
+        "ok": not errors,
+        "errors": errors,
+        "warnings": warnings,
+    }

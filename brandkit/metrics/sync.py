@@ -48,6 +48,13 @@ async def sync_account(runtime: Runtime, account_id: int) -> SyncResult:
         if account is None:
             return SyncResult(account_id, "?", ok=False, error="account was removed")
         session.expunge(account)
+    if account.status != "active":
+        return SyncResult(
+            account_id,
+            account.name,
+            ok=False,
+            error=f"account is {account.status}; re-authorise it first",
+        )
     now = runtime.clock.now()
     try:
         connector = runtime.connector_for(account)
@@ -55,7 +62,7 @@ async def sync_account(runtime: Runtime, account_id: int) -> SyncResult:
         stats = [s async for s in connector.fetch_post_metrics(since=now - METRICS_WINDOW)]
     except BrandkitError as exc:
         status = "needs_reauth" if isinstance(exc, AuthExpiredError) else None
-        _record_failure(runtime, account_id, str(exc), status)
+        runtime.mark_account(account_id, status=status, error=str(exc))
         return SyncResult(account_id, account.name, ok=False, error=str(exc))
     updated = _store(runtime, account_id, profile, stats)
     return SyncResult(
@@ -110,15 +117,6 @@ def _store(
                 )
             )
         return len(variants)
-
-
-def _record_failure(runtime: Runtime, account_id: int, reason: str, status: str | None) -> None:
-    with session_scope(runtime.engine) as session:
-        account = session.get(Account, account_id)
-        if account is not None:
-            account.last_error = reason
-            if status:
-                account.status = status
 
 
 async def sync_accounts(

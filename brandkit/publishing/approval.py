@@ -92,12 +92,17 @@ def cancel_post(session: Session, post_id: int, *, now: datetime) -> list[int]:
     """
     post = _post(session, post_id)
     cancelled = []
+    settling = 0
     for variant in _variants(session, post_id):
         assert variant.id is not None
-        if can_transition(variant.state, S.CANCELLED):
+        if variant.state == S.UNCONFIRMED:
+            # it may already be on the platform: settling looks first, then honours the post's
+            # cancelled state instead of resending
+            settling += 1
+        elif can_transition(variant.state, S.CANCELLED):
             transition(session, variant.id, S(variant.state), S.CANCELLED, now=now)
             cancelled.append(variant.id)
-    if not cancelled:
+    if not cancelled and not settling:
         raise StateError(f"post {post_id} has nothing left to cancel", current=post.state)
     post.state = "cancelled"
     post.updated_at = now

@@ -34,6 +34,7 @@ PUBLISH_PREFIX = "publish:"
 SYNC_PREFIX = "sync:"
 PUBLISH_FUNC = "brandkit.publishing.publisher:publish_job"
 SYNC_FUNC = "brandkit.metrics.sync:sync_job"
+JOB_RETRY = timedelta(minutes=1)
 
 
 class StoreOnlyScheduler(BaseScheduler):  # type: ignore[misc]
@@ -141,8 +142,24 @@ class JobRunner:
         async with self._limit:
             try:
                 await job.func(*job.args, runtime=self.context, **job.kwargs)
-            except Exception:  # one job's bug must not stop the worker
-                log.exception("job %s failed", job.id)
+            except Exception:  # one job's failure must not stop the worker or lose the job
+                log.exception("job %s failed; it will run again in %s", job.id, JOB_RETRY)
+                self._retry(job, scheduled_for, now)
+                return
+        self._advance(job, scheduled_for, now)
+
+    def _retry(self, job: Job, scheduled_for: datetime, now: datetime) -> None:
+        """Keep a job whose function raised (say, the database was briefly unreachable).
+
+        A date job is moved a little later instead of being removed, so its variant is not left
+        without a timer; an interval job simply waits for its next interval.
+        """
+        if isinstance(job.trigger, DateTrigger):
+            current = self.queue.get(job.id)
+            if current is not None and ensure_utc(current.next_run_time) == scheduled_for:
+                current._modify(next_run_time=now + JOB_RETRY)
+                self.queue.store.update_job(current)
+            return
         self._advance(job, scheduled_for, now)
 
     def _advance(self, job: Job, scheduled_for: datetime, now: datetime) -> None:

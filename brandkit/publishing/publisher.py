@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from brandkit.db.engine import session_scope
-from brandkit.db.models import Account, Variant
+from brandkit.db.models import Account, Post, Variant
 from brandkit.errors import (
     AuthExpiredError,
     BrandkitError,
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 SETTLE_DELAY = timedelta(seconds=60)
+SETTLE_GIVE_UP = timedelta(hours=6)
 
 
 def backoff(attempt: int, *, base: float = 30.0, cap: float = 3600.0) -> timedelta:
@@ -142,7 +143,7 @@ async def _send(runtime: Runtime, claim: Claim) -> str:
     except TransientError as exc:
         return _retry_or_fail(runtime, claim, exc)
     except AuthExpiredError as exc:
-        _mark_account(runtime, claim.account.id, "needs_reauth", str(exc))
+        runtime.mark_account(claim.account.id, status="needs_reauth", error=str(exc))
         return _fail(runtime, claim.variant_id, str(exc))
     except (PlatformError, BrandkitError) as exc:
         return _fail(runtime, claim.variant_id, str(exc))
@@ -168,12 +169,14 @@ def _published(runtime: Runtime, variant_id: int, current: S, result: PublishRes
     return S.PUBLISHED
 
 
-def _fail(runtime: Runtime, variant_id: int, reason: str, current: S = S.PUBLISHING) -> str:
+def _fail(runtime: Runtime, variant_id: int, reason: str) -> str:
+    return _finish(runtime, variant_id, S.PUBLISHING, S.FAILED, reason)
+
+
+def _finish(runtime: Runtime, variant_id: int, current: S, target: S, reason: str) -> str:
     with session_scope(runtime.engine) as session:
-        transition(
-            session, variant_id, current, S.FAILED, now=runtime.clock.now(), last_error=reason
-        )
-    return S.FAILED
+        transition(session, variant_id, current, target, now=runtime.clock.now(), last_error=reason)
+    return target
 
 
 def _unconfirmed(runtime: Runtime, variant_id: int, current: S, reason: str) -> str:
@@ -205,44 +208,59 @@ def _retry_or_fail(runtime: Runtime, claim: Claim, exc: TransientError) -> str:
     return S.SCHEDULED
 
 
-def _mark_account(runtime: Runtime, account_id: int | None, status: str, reason: str) -> None:
-    with session_scope(runtime.engine) as session:
-        account = session.get(Account, account_id)
-        if account is not None:
-            account.status = status
-            account.last_error = reason
+def settle_delay(elapsed: timedelta) -> timedelta:
+    """Look again soon after a lost answer, then less and less often (1 min … 1 h)."""
+    return min(max(elapsed / 2, SETTLE_DELAY), timedelta(hours=1))
 
 
 async def settle_variant(runtime: Runtime, variant_id: int) -> str:
     """Decide an ``unconfirmed`` variant by looking for it on the platform.
 
-    Found: it went out, record it. Not found: it did not, so it is scheduled again with the same
-    idempotency key (a platform that honours the key returns the first post even then).
+    Found: it went out, record it. Not found: it did not, so it is sent again with the same
+    idempotency key (a platform that honours the key returns the first post even then) — unless
+    the post was cancelled meanwhile, or it has been sent ``MAX_ATTEMPTS`` times already. A
+    platform that cannot be asked for ``SETTLE_GIVE_UP`` ends it as failed with a clear reason
+    rather than looping forever.
     """
     with session_scope(runtime.engine) as session:
         variant = session.get(Variant, variant_id)
         if variant is None or variant.state != S.UNCONFIRMED:
             return variant.state if variant else S.CANCELLED
         account = session.get(Account, variant.account_id)
-        assert account is not None
+        post = session.get(Post, variant.post_id)
+        assert account is not None and post is not None
         session.expunge(account)
-        text, key = variant.text, variant.idempotency_key
+        text, key, attempts = variant.text, variant.idempotency_key, variant.attempts
         since = variant.attempt_started_at or variant.due_at
+        cancelled = post.state == "cancelled"
     now = runtime.clock.now()
     try:
         found = await runtime.connector_for(account).find_post(
             idempotency_key=key, text=text, not_before=since
         )
-    except AuthExpiredError as exc:
-        _mark_account(runtime, account.id, "needs_reauth", str(exc))
-        runtime.queue.schedule_publish(variant_id, now + backoff(3))
-        return S.UNCONFIRMED
     except BrandkitError as exc:
-        log.warning("cannot settle variant %s yet: %s", variant_id, exc)
-        runtime.queue.schedule_publish(variant_id, now + SETTLE_DELAY)
-        return S.UNCONFIRMED
+        if isinstance(exc, AuthExpiredError):
+            runtime.mark_account(account.id, status="needs_reauth", error=str(exc))
+        return _settle_later(runtime, variant_id, now, now - since, str(exc))
     if found is not None:
         return _published(runtime, variant_id, S.UNCONFIRMED, found)
+    if cancelled:
+        return _finish(
+            runtime,
+            variant_id,
+            S.UNCONFIRMED,
+            S.CANCELLED,
+            "cancelled; it was not found on the platform",
+        )
+    if attempts >= MAX_ATTEMPTS:
+        return _finish(
+            runtime,
+            variant_id,
+            S.UNCONFIRMED,
+            S.FAILED,
+            f"sent {attempts} times without a confirmed answer and not found on the "
+            "platform; check the account, then 'brandkit posts retry'",
+        )
     with session_scope(runtime.engine) as session:
         transition(
             session,
@@ -254,3 +272,24 @@ async def settle_variant(runtime: Runtime, variant_id: int) -> str:
         )
     claim = _claim(runtime, variant_id)
     return await _send(runtime, claim) if claim else S.SCHEDULED
+
+
+def _settle_later(
+    runtime: Runtime, variant_id: int, now: datetime, elapsed: timedelta, reason: str
+) -> str:
+    if elapsed >= SETTLE_GIVE_UP:
+        return _finish(
+            runtime,
+            variant_id,
+            S.UNCONFIRMED,
+            S.FAILED,
+            f"could not confirm for {int(elapsed.total_seconds() // 3600)} h whether "
+            f"it was published ({reason}); check the platform before retrying",
+        )
+    with session_scope(runtime.engine) as session:
+        variant = session.get(Variant, variant_id)
+        if variant is None or variant.state != S.UNCONFIRMED:
+            return variant.state if variant else S.CANCELLED
+        variant.last_error = f"cannot check the platform yet: {reason}"
+    runtime.queue.schedule_publish(variant_id, now + settle_delay(elapsed))
+    return S.UNCONFIRMED

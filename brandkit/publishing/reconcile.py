@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, Variant
@@ -18,6 +18,8 @@ from brandkit.publishing.jobs import PUBLISH_PREFIX, SYNC_PREFIX
 from brandkit.publishing.states import VariantState as S
 from brandkit.publishing.states import transition
 from brandkit.runtime import Runtime
+
+IN_FLIGHT_MARGIN = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,14 @@ def reconcile(runtime: Runtime) -> ReconcileReport:
     recovered = added = removed = 0
     existing = set(queue.job_ids())
     live: set[str] = set()
+    # A publish still inside its HTTP timeout may belong to another live process (say
+    # 'worker --once' from cron beside the daemon): only older ones were cut off by a crash.
+    stale_before = now - timedelta(seconds=runtime.settings.http_timeout) - IN_FLIGHT_MARGIN
     with session_scope(runtime.engine) as session:
-        for variant in session.exec(select(Variant).where(Variant.state == S.PUBLISHING)).all():
+        in_flight = select(Variant).where(
+            Variant.state == S.PUBLISHING, col(Variant.attempt_started_at) < stale_before
+        )
+        for variant in session.exec(in_flight).all():
             assert variant.id is not None
             transition(
                 session,

@@ -44,7 +44,7 @@ ALLOWED: dict[VariantState, frozenset[VariantState]] = {
     # back to scheduled: a transient error before anything was sent, retried later
     S.PUBLISHING: frozenset({S.PUBLISHED, S.FAILED, S.UNCONFIRMED, S.SCHEDULED}),
     # settled by looking on the platform: found → published, not found → scheduled again
-    S.UNCONFIRMED: frozenset({S.PUBLISHED, S.SCHEDULED, S.FAILED}),
+    S.UNCONFIRMED: frozenset({S.PUBLISHED, S.SCHEDULED, S.FAILED, S.CANCELLED}),
     S.FAILED: frozenset({S.SCHEDULED, S.DRAFT, S.CANCELLED}),
     S.MISSED: frozenset({S.SCHEDULED, S.DRAFT, S.CANCELLED}),
     S.PUBLISHED: frozenset(),

@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from brandkit.errors import BrandkitError
 from brandkit.publishing.jobs import JobRunner
 from brandkit.publishing.reconcile import ReconcileReport, reconcile
 from brandkit.runtime import Runtime
@@ -18,6 +22,7 @@ from brandkit.runtime import Runtime
 log = logging.getLogger(__name__)
 
 MAX_ONCE_PASSES = 10
+RECONCILE_EVERY = timedelta(minutes=5)
 
 
 @dataclass
@@ -57,11 +62,20 @@ class Worker:
         return self.stats
 
     async def run_forever(self, stop: asyncio.Event) -> WorkerStats:
+        """Run until ``stop`` is set; a database outage is waited out, not fatal."""
         self.start()
         clock = self.runtime.clock
+        last_reconcile = clock.now()
         while not stop.is_set():
-            await self.run_pending()
-            next_run = self.runtime.queue.next_run_time()
+            try:
+                if clock.now() - last_reconcile >= RECONCILE_EVERY:
+                    self.start()  # new accounts get sync jobs; crashed peers' publishes settle
+                    last_reconcile = clock.now()
+                await self.run_pending()
+                next_run = self.runtime.queue.next_run_time()
+            except (BrandkitError, SQLAlchemyError) as exc:
+                log.error("worker pass failed, retrying in %.0f s: %s", self.poll_seconds, exc)
+                next_run = None
             wait = self.poll_seconds
             if next_run is not None:
                 wait = max(0.0, min(wait, (next_run - clock.now()).total_seconds()))
