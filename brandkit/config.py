@@ -89,14 +89,6 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    def with_overrides(self, **overrides: Any) -> Settings:
-        """Apply command-line flags (the highest precedence); ``None`` means not given."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        if not given:
-            return self
-        merged = {**_settings_to_raw(self), **given}
-        return _build(self.home, merged, self.config_file, source="command line")
-
 
 def default_home() -> Path:
     """``BRANDKIT_HOME`` if set, else the working directory."""
@@ -232,19 +224,6 @@ def _resolve_sqlite(home: Path, url: str) -> str:
 def _resolve(home: Path, value: str | Path) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else home / path
-
-
-def _settings_to_raw(settings: Settings) -> dict[str, Any]:
-    return {
-        "database_url": settings.database_url,
-        "timezone": settings.timezone,
-        "locale": settings.locale,
-        "template_dirs": [str(p) for p in settings.template_dirs],
-        "secret_key_file": str(settings.secret_key_file),
-        "http_timeout": settings.http_timeout,
-        "publish_grace_minutes": settings.publish_grace_minutes,
-        "sync_interval_minutes": settings.sync_interval_minutes,
-    }
 
 
 def render_config_file(values: Mapping[str, Any] | None = None) -> str:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from brandkit.clock import Clock, SystemClock
 from brandkit.config import CONFIG_FILENAME, Settings, load_settings, render_config_file
-from brandkit.db.engine import session_scope
+from brandkit.db.engine import make_engine, session_scope
 from brandkit.db.migrate import open_database
 from brandkit.db.models import Account, Profile, Workspace
 from brandkit.errors import ConfigError, InvalidInputError, NotFoundError
@@ -29,20 +29,39 @@ def init_workspace(
     database_url: str | None = None,
 ) -> tuple[Settings, Engine]:
     """Write brandkit.toml (if absent), create the secret key and the database schema."""
-    home.mkdir(parents=True, exist_ok=True)
+    values: dict[str, str] = {"timezone": timezone, "locale": locale}
+    if database_url:
+        values["database_url"] = database_url
     config_file = home / CONFIG_FILENAME
-    if not config_file.exists():
-        values: dict[str, str] = {"timezone": timezone, "locale": locale}
-        if database_url:
-            values["database_url"] = database_url
+    fresh = not config_file.exists()
+    # validate before writing anything, so a typo never leaves a half-made workspace behind
+    settings = (
+        load_settings(home, timezone=timezone, locale=locale, database_url=database_url)
+        if fresh
+        else load_settings(home)
+    )
+    make_engine(settings.database_url).dispose()
+    home.mkdir(parents=True, exist_ok=True)
+    if fresh:
         config_file.write_text(render_config_file(values), encoding="utf-8")
-    settings = load_settings(home)
     SecretBox.from_key_file(settings.secret_key_file, create=True)
     engine = open_database(settings.database_url, create=True)
     with session_scope(engine) as session:
         if session.exec(select(Workspace)).first() is None:
             session.add(Workspace(name=name, timezone=settings.timezone, locale=settings.locale))
     return settings, engine
+
+
+def sync_workspace_settings(engine: Engine, settings: Settings) -> None:
+    """brandkit.toml is the one source of the time zone and locale; the row follows it."""
+    with session_scope(engine) as session:
+        workspace = session.exec(select(Workspace).order_by(col(Workspace.id))).first()
+        if workspace is not None and (workspace.timezone, workspace.locale) != (
+            settings.timezone,
+            settings.locale,
+        ):
+            workspace.timezone = settings.timezone
+            workspace.locale = settings.locale
 
 
 def current_workspace(session: Session) -> Workspace:

@@ -289,3 +289,81 @@ def test_scheduler_py_is_the_worker(workspace: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["jobs_run"] == 0
+
+
+def test_init_with_a_typo_writes_nothing(
+    capsys: pytest.CaptureFixture[str], clean_environ: Path
+) -> None:
+    code, _, err = run(capsys, "init", "--timezone", "Asia/Tokio")
+    assert code == 78 and "Asia/Tokio" in err
+    assert not (clean_environ / "brandkit.toml").exists()
+    assert run(capsys, "init", "--timezone", "Asia/Tokyo")[0] == 0
+
+
+def test_a_password_in_a_bad_database_url_is_never_printed(
+    capsys: pytest.CaptureFixture[str], clean_environ: Path
+) -> None:
+    for url in ("postgresql+psycopg://admin:Sup3rS3cret@host:54x2/db",
+                "foo bar://admin:Sup3rS3cret@h/db"):
+        code, out, err = run(capsys, "--database-url", url, "init")
+        assert code == 78, err
+        assert "Sup3rS3cret" not in out + err and "***" in err
+
+
+def test_a_slot_in_the_past_is_refused_then_rescheduled(
+    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_account(capsys, monkeypatch)
+    run(capsys, "posts", "new", "--text", "昨日の投稿", "--account", "dr-yamada",
+        "--at", "2020-01-01 09:00", "--json")
+    code, _, err = run(capsys, "posts", "approve", "1")
+    assert code == 69 and "has passed" in err and "posts reschedule 1" in err
+    assert run(capsys, "posts", "reschedule", "1", "--at", "2030-01-01 09:00")[0] == 0
+    assert run(capsys, "posts", "approve", "1")[0] == 0
+    code, out, _ = run(capsys, "posts", "show", "1", "--json")
+    [variant] = json.loads(out)["variants"]
+    assert variant["state"] == "scheduled"
+
+
+def test_verify_does_not_revive_a_disabled_account_and_reauth_replaces_the_token(
+    capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmodel import select
+
+    from brandkit.config import load_settings
+    from brandkit.db.engine import session_scope
+    from brandkit.db.migrate import open_database
+    from brandkit.db.models import Account
+
+    add_account(capsys, monkeypatch)
+    engine = open_database(load_settings().database_url)
+    with session_scope(engine) as session:
+        session.exec(select(Account)).one().status = "disabled"
+    code, out, _ = run(capsys, "accounts", "verify", "--json")
+    assert code == 0 and json.loads(out) == []  # disabled accounts are not checked
+    monkeypatch.setattr("sys.stdin", io.StringIO("new-token-456\n"))
+    assert run(capsys, "accounts", "reauth", "dr-yamada")[0] == 0
+    with session_scope(engine) as session:
+        account = session.exec(select(Account)).one()
+        assert account.status == "active"
+        assert b"new-token-456" not in account.credentials_encrypted
+    engine.dispose()
+
+
+def test_the_config_file_is_the_one_source_of_the_time_zone(
+    capsys: pytest.CaptureFixture[str], workspace: Path
+) -> None:
+    from sqlmodel import select
+
+    from brandkit.config import load_settings
+    from brandkit.db.engine import session_scope
+    from brandkit.db.migrate import open_database
+    from brandkit.db.models import Workspace
+
+    config = workspace / "brandkit.toml"
+    config.write_text(config.read_text().replace('"Asia/Tokyo"', '"Europe/London"'))
+    assert run(capsys, "posts", "list")[0] == 0
+    engine = open_database(load_settings().database_url)
+    with session_scope(engine) as session:
+        assert session.exec(select(Workspace)).one().timezone == "Europe/London"
+    engine.dispose()

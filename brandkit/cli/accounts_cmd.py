@@ -19,12 +19,14 @@ from brandkit.cli.state import console, state
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, AccountSnapshot, Variant
 from brandkit.errors import AuthExpiredError, BrandkitError, InvalidInputError, NotFoundError
-from brandkit.platforms.base import get_connector_class, known_platforms
+from brandkit.platforms.base import Credentials, get_connector_class, known_platforms
 from brandkit.publishing.jobs import SYNC_PREFIX, JobQueue
 from brandkit.secrets import SecretBox
 from brandkit.workspace import add_account, build_runtime, current_workspace, default_profile
 
-app = typer.Typer(help="Platform accounts: add, list, verify, remove.", no_args_is_help=True)
+app = typer.Typer(
+    help="Platform accounts: add, list, verify, reauth, remove.", no_args_is_help=True
+)
 
 
 def _read_token(token_env: str | None) -> str:
@@ -141,7 +143,11 @@ def verify(
     engine = st.engine()
     with session_scope(engine) as session:
         query = select(Account).order_by(Account.name)
-        accounts = [a for a in session.exec(query).all() if not names or a.name in names]
+        accounts = [
+            a
+            for a in session.exec(query).all()
+            if ((a.name in names) if names else a.status != "disabled")
+        ]
         for missing in set(names or []) - {a.name for a in accounts}:
             raise NotFoundError("account", missing, hint="see 'brandkit accounts list'")
         for account in accounts:
@@ -149,29 +155,30 @@ def verify(
 
     async def check_all() -> list[dict[str, object]]:
         runtime = build_runtime(st.settings(), engine)
-        results = []
+        results: list[dict[str, object]] = []
         try:
             for account in accounts:
-                status: str | None
                 try:
                     profile = await runtime.connector_for(account).fetch_profile()
-                    results.append(
-                        {
-                            "name": account.name,
-                            "ok": True,
-                            "handle": profile.handle,
-                            "followers": profile.followers,
-                            "error": None,
-                        }
-                    )
-                    status = "active"
                 except BrandkitError as exc:
                     results.append({"name": account.name, "ok": False, "error": str(exc)})
-                    status = "needs_reauth" if isinstance(exc, AuthExpiredError) else None
-                with session_scope(engine) as session:
-                    row = session.get(Account, account.id)
-                    if row is not None and status:
-                        row.status = status
+                    reauth = isinstance(exc, AuthExpiredError)
+                    runtime.mark_account(
+                        account.id, status="needs_reauth" if reauth else None, error=str(exc)
+                    )
+                    continue
+                results.append(
+                    {
+                        "name": account.name,
+                        "ok": True,
+                        "handle": profile.handle,
+                        "followers": profile.followers,
+                        "error": None,
+                    }
+                )
+                # working credentials lift needs_reauth; a disabled account stays disabled
+                status = "active" if account.status == "needs_reauth" else None
+                runtime.mark_account(account.id, status=status, error=None)
         finally:
             await runtime.aclose()
         return results
@@ -186,6 +193,33 @@ def verify(
             console.print(f"{r['name']}: {mark} {detail}", highlight=False)
     if not all(r["ok"] for r in results):
         raise typer.Exit(1)
+
+
+@app.command("reauth")
+def reauth(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The account whose token to replace.")],
+    token_env: Annotated[
+        str | None, typer.Option(help="Read the token from this environment variable.")
+    ] = None,
+) -> None:
+    """Replace an account's token (read like 'accounts add') and make it active again.
+
+    Example: echo "$NEW_TOKEN" | brandkit accounts reauth dr-yamada
+    """
+    st = state(ctx)
+    with session_scope(st.engine()) as session:
+        account = session.exec(select(Account).where(Account.name == name)).first()
+        if account is None:
+            raise NotFoundError("account", name, hint="see 'brandkit accounts list'")
+        token = _read_token(token_env)
+        if not token.strip():
+            raise InvalidInputError("the access token is empty")
+        secrets = SecretBox.from_key_file(st.settings().secret_key_file)
+        account.credentials_encrypted = secrets.encrypt(Credentials(token=token.strip()))
+        account.status = "active"
+        account.last_error = None
+    console.print(f"Stored a new token for {name}. Check it with: brandkit accounts verify {name}")
 
 
 @app.command("remove")
@@ -216,7 +250,6 @@ def remove(
             session.delete(snap)
         account_id = account.id
         session.delete(account)
-    queue = JobQueue(st.engine())
-    queue.remove(f"{SYNC_PREFIX}{account_id}")
-    queue.close()
+    with JobQueue(st.engine()) as queue:
+        queue.remove(f"{SYNC_PREFIX}{account_id}")
     console.print(f"Removed {name}.")

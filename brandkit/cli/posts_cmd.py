@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -16,18 +16,23 @@ from brandkit.content import TemplateLibrary
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, Post, Variant
 from brandkit.errors import InvalidInputError, NotFoundError
+from brandkit.planner.calendar import local_to_utc
 from brandkit.planner.drafts import draft_post, resolve_accounts
 from brandkit.publishing.approval import (
-    approve_post,
+    approve_and_queue,
     cancel_post,
     queue_variants,
     reject_post,
+    reschedule_post,
     unqueue_variants,
 )
 from brandkit.publishing.jobs import JobQueue
 from brandkit.workspace import current_workspace, default_profile
 
-app = typer.Typer(help="Posts: new, list, show, approve, reject, cancel.", no_args_is_help=True)
+app = typer.Typer(
+    help="Posts: new, list, show, approve, reject, cancel, reschedule, retry.",
+    no_args_is_help=True,
+)
 
 
 def parse_when(value: str, tz: ZoneInfo, now: datetime) -> datetime:
@@ -41,7 +46,9 @@ def parse_when(value: str, tz: ZoneInfo, now: datetime) -> datetime:
             f"--at {value!r} is not a date and time",
             hint="write it as 2026-12-01 12:30 (local time) or 'now'",
         ) from exc
-    return (moment.replace(tzinfo=tz) if moment.tzinfo is None else moment).astimezone(UTC)
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    return local_to_utc(moment.date(), moment.time(), tz)
 
 
 def _variant_rows(session: Session, post_id: int, tz: ZoneInfo) -> list[dict[str, Any]]:
@@ -231,17 +238,58 @@ def approve(
     Example: brandkit posts approve 12 --by dr-yamada
     """
     st = state(ctx)
-    now = datetime.now(UTC)
     engine = st.engine()
-    with session_scope(engine) as session:
-        queued = approve_post(session, post_id, by=by, now=now, override_reason=override)
-    queue = JobQueue(engine)
-    try:
-        with session_scope(engine) as session:
-            queue_variants(session, queue, queued)
-    finally:
-        queue.close()
+    grace = timedelta(minutes=st.settings().publish_grace_minutes)
+    with JobQueue(engine) as queue:
+        queued = approve_and_queue(
+            engine,
+            queue,
+            post_id,
+            by=by,
+            now=datetime.now(UTC),
+            override_reason=override,
+            grace=grace,
+        )
     console.print(f"Approved post {post_id}; {len(queued)} variant(s) queued.")
+
+
+@app.command("reschedule")
+def reschedule(
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    at: Annotated[str, typer.Option("--at", help="Local time 'YYYY-MM-DD HH:MM' or 'now'.")],
+) -> None:
+    """Move a post to a new time; failed or missed variants are scheduled again.
+
+    Example: brandkit posts reschedule 12 --at "2026-12-02 12:30"
+    """
+    _reschedule(ctx, post_id, at)
+
+
+@app.command("retry")
+def retry(
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+) -> None:
+    """Publish a post's failed or missed variants now.
+
+    Example: brandkit posts retry 12
+    """
+    _reschedule(ctx, post_id, "now")
+
+
+def _reschedule(ctx: typer.Context, post_id: int, at: str) -> None:
+    st = state(ctx)
+    engine = st.engine()
+    now = datetime.now(UTC)
+    moment = parse_when(at, st.settings().tz, now)
+    with session_scope(engine) as session:
+        queued = reschedule_post(session, post_id, at=moment, now=now)
+    with JobQueue(engine) as queue, session_scope(engine) as session:
+        queue_variants(session, queue, queued)
+    console.print(
+        f"Post {post_id} now at {local(moment, st.settings().tz)}; {len(queued)} variant(s) queued."
+    )
 
 
 @app.command("reject")
@@ -273,9 +321,6 @@ def cancel(
     engine = st.engine()
     with session_scope(engine) as session:
         cancelled = cancel_post(session, post_id, now=datetime.now(UTC))
-    queue = JobQueue(engine)
-    try:
+    with JobQueue(engine) as queue:
         unqueue_variants(queue, cancelled)
-    finally:
-        queue.close()
     console.print(f"Cancelled {len(cancelled)} variant(s) of post {post_id}.")

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from brandkit.config import Settings, load_settings
 from brandkit.db.migrate import open_database
-from brandkit.workspace import require_config
+from brandkit.workspace import require_config, sync_workspace_settings
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line
@@ -36,6 +36,7 @@ class CliState:
             settings = self.settings()
             require_config(settings)
             self._engine = open_database(settings.database_url)
+            sync_workspace_settings(self._engine, settings)
         return self._engine
 
     def close(self) -> None:

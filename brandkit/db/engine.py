@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlmodel import Session
 
-from brandkit.errors import ConfigError, DatabaseError
+from brandkit.errors import ConcurrentUpdateError, ConfigError, DatabaseError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -24,9 +25,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise ConfigError(
-            f"database_url {url!r} is not a database URL",
+            f"database_url {hide_password(url)!r} is not a valid database URL",
             hint="use sqlite:///path/to/brandkit.db or postgresql+psycopg://user@host/db",
         ) from exc
     if parsed.get_backend_name() == "sqlite":
@@ -41,6 +42,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         f"database_url {parsed.render_as_string(hide_password=True)!r} is not supported",
         hint="brandkit runs on SQLite (default) or PostgreSQL (postgresql+psycopg://…)",
     )
+
+
+def hide_password(url: str) -> str:
+    """``scheme://user:secret@host`` → ``scheme://user:***@host``, for messages and logs."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", url)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,6 +67,12 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         try:
             yield session
             session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise ConcurrentUpdateError(
+                f"the change conflicts with data already stored ({exc.orig})",
+                hint="someone else may have made the same change; look, then try again",
+            ) from exc
         except OperationalError as exc:
             session.rollback()
             raise DatabaseError(f"database error: {exc.orig}") from exc

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from brandkit.db.engine import make_engine
+from brandkit.db.engine import hide_password, make_engine
 from brandkit.errors import DatabaseError, SchemaError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -53,7 +53,7 @@ def ensure_schema(engine: Engine, *, create: bool) -> None:
         has_tables = bool(inspect(engine).get_table_names())
     except OperationalError as exc:
         raise DatabaseError(
-            f"cannot open the database: {exc.orig}",
+            f"cannot open the database {hide_password(str(engine.url))}: {exc.orig}",
             hint="check database_url in brandkit.toml or BRANDKIT_DATABASE_URL",
         ) from exc
     script = ScriptDirectory.from_config(alembic_config())

@@ -6,15 +6,19 @@ them, the worker's start-up reconciliation adds the missing job, so nothing appr
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from brandkit.db.engine import session_scope
 from brandkit.db.models import Post, Variant
 from brandkit.errors import NotFoundError, StateError
 from brandkit.publishing.jobs import PUBLISH_PREFIX, JobQueue
 from brandkit.publishing.states import VariantState as S
 from brandkit.publishing.states import can_transition, transition
+
+DEFAULT_GRACE = timedelta(minutes=60)
 
 
 def _post(session: Session, post_id: int) -> Post:
@@ -35,6 +39,7 @@ def approve_post(
     by: str,
     now: datetime,
     override_reason: str | None = None,
+    grace: timedelta = DEFAULT_GRACE,
 ) -> list[int]:
     """Approve a draft post and schedule its variants; returns the variant ids to queue.
 
@@ -45,6 +50,12 @@ def approve_post(
     if post.state != "draft":
         raise StateError(
             f"post {post_id} is {post.state}, only a draft can be approved", current=post.state
+        )
+    if post.scheduled_at < now - grace:
+        raise StateError(
+            f"post {post_id} was due at {post.scheduled_at:%Y-%m-%d %H:%M} UTC, which has passed",
+            current=post.state,
+            hint=f"give it a new time: brandkit posts reschedule {post_id} --at 'YYYY-MM-DD HH:MM'",
         )
     variants = _variants(session, post_id)
     blocking = [
@@ -72,6 +83,68 @@ def approve_post(
         transition(session, variant.id, S.DRAFT, S.APPROVED, now=now)
         transition(session, variant.id, S.APPROVED, S.SCHEDULED, now=now)
         queued.append(variant.id)
+    return queued
+
+
+def approve_and_queue(
+    engine: Engine,
+    queue: JobQueue,
+    post_id: int,
+    *,
+    by: str,
+    now: datetime,
+    override_reason: str | None = None,
+    grace: timedelta = DEFAULT_GRACE,
+) -> list[int]:
+    """Approve in one transaction, then give each variant its job (see the module docstring)."""
+    with session_scope(engine) as session:
+        queued = approve_post(
+            session, post_id, by=by, now=now, override_reason=override_reason, grace=grace
+        )
+    with session_scope(engine) as session:
+        queue_variants(session, queue, queued)
+    return queued
+
+
+def reschedule_post(session: Session, post_id: int, *, at: datetime, now: datetime) -> list[int]:
+    """Move a post to ``at``; failed or missed variants are scheduled again (a retry).
+
+    Returns the ids of variants that now need a job at ``at``; the caller commits first, then
+    queues them. Published, cancelled and in-flight variants are left as they are.
+    """
+    post = _post(session, post_id)
+    if post.state in ("rejected", "cancelled"):
+        raise StateError(
+            f"post {post_id} is {post.state}; it cannot be rescheduled", current=post.state
+        )
+    post.scheduled_at = at
+    post.updated_at = now
+    queued = []
+    for variant in _variants(session, post_id):
+        assert variant.id is not None
+        if variant.state in (S.DRAFT, S.APPROVED):
+            variant.due_at = at
+        elif variant.state == S.SCHEDULED:
+            variant.due_at = at
+            queued.append(variant.id)
+        elif variant.state in (S.FAILED, S.MISSED) and post.state == "approved":
+            transition(
+                session,
+                variant.id,
+                S(variant.state),
+                S.SCHEDULED,
+                now=now,
+                due_at=at,
+                attempts=0,
+                last_error=f"rescheduled from {variant.state}",
+            )
+            queued.append(variant.id)
+    if not queued and post.state == "approved":
+        raise StateError(
+            f"post {post_id} has nothing left to reschedule",
+            current=post.state,
+            hint="only scheduled, failed and missed variants can move",
+        )
     return queued
 
 

@@ -62,6 +62,12 @@ class JobQueue:
     def close(self) -> None:
         self.scheduler.shutdown()
 
+    def __enter__(self) -> JobQueue:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def schedule_publish(self, variant_id: int, run_at: datetime) -> None:
         self.scheduler.add_job(
             PUBLISH_FUNC,
