@@ -202,7 +202,7 @@ def _retry_or_fail(runtime: Runtime, claim: Claim, exc: TransientError) -> str:
             S.SCHEDULED,
             now=now,
             last_error=f"attempt {claim.attempt} failed, retrying at "
-            f"{retry_at:%Y-%m-%d %H:%M} UTC: {exc}",
+            f"{retry_at.astimezone(runtime.settings.tz):%Y-%m-%d %H:%M %Z}: {exc}",
         )
     runtime.queue.schedule_publish(claim.variant_id, retry_at)
     return S.SCHEDULED
