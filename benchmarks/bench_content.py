@@ -17,10 +17,20 @@ import time
 from brandkit.content import TemplateLibrary, check
 
 CONTEXT = {
-    "ja": {"clinic": "さくら内科クリニック", "doctor": "山田 花子", "specialty": "内科",
-           "affiliation": "さくら内科クリニック 院長", "locale": "ja"},
-    "en": {"clinic": "Maple Family Clinic", "doctor": "Dr. Hana Yamada",
-           "specialty": "family medicine", "affiliation": "Maple Family Clinic", "locale": "en"},
+    "ja": {
+        "clinic": "さくら内科クリニック",
+        "doctor": "山田 花子",
+        "specialty": "内科",
+        "affiliation": "さくら内科クリニック 院長",
+        "locale": "ja",
+    },
+    "en": {
+        "clinic": "Maple Family Clinic",
+        "doctor": "Dr. Hana Yamada",
+        "specialty": "family medicine",
+        "affiliation": "Maple Family Clinic",
+        "locale": "en",
+    },
 }
 
 
@@ -42,8 +52,12 @@ def main() -> None:
     started = time.perf_counter()
     drafts = []
     for template, platform in work:
-        text = library.render(template, template.example_variables(),  # type: ignore[attr-defined]
-                              platform=platform, context=CONTEXT[template.language])  # type: ignore[attr-defined]
+        text = library.render(
+            template,
+            template.example_variables(),  # type: ignore[attr-defined]
+            platform=platform,
+            context=CONTEXT[template.language],
+        )  # type: ignore[attr-defined]
         drafts.append((text, platform, template.language))  # type: ignore[attr-defined]
     rendered = time.perf_counter()
     errors = 0
@@ -58,8 +72,10 @@ def main() -> None:
     print(f"{'render':<18}{render_s:>9.2f}{n / render_s:>11.0f}")
     print(f"{'check':<18}{check_s:>9.2f}{n / check_s:>11.0f}")
     print(f"{'render + check':<18}{total_s:>9.2f}{n / total_s:>11.0f}")
-    print(f"{n} drafts ({half} ja, {n - half} en) from {len(library.names())} templates; "
-          f"{errors} with errors")
+    print(
+        f"{n} drafts ({half} ja, {n - half} en) from {len(library.names())} templates; "
+        f"{errors} with errors"
+    )
 
 
 if __name__ == "__main__":

@@ -303,8 +303,10 @@ def test_init_with_a_typo_writes_nothing(
 def test_a_password_in_a_bad_database_url_is_never_printed(
     capsys: pytest.CaptureFixture[str], clean_environ: Path
 ) -> None:
-    for url in ("postgresql+psycopg://admin:Sup3rS3cret@host:54x2/db",
-                "foo bar://admin:Sup3rS3cret@h/db"):
+    for url in (
+        "postgresql+psycopg://admin:Sup3rS3cret@host:54x2/db",
+        "foo bar://admin:Sup3rS3cret@h/db",
+    ):
         code, out, err = run(capsys, "--database-url", url, "init")
         assert code == 78, err
         assert "Sup3rS3cret" not in out + err and "***" in err
@@ -314,8 +316,18 @@ def test_a_slot_in_the_past_is_refused_then_rescheduled(
     capsys: pytest.CaptureFixture[str], workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_account(capsys, monkeypatch)
-    run(capsys, "posts", "new", "--text", "昨日の投稿", "--account", "dr-yamada",
-        "--at", "2020-01-01 09:00", "--json")
+    run(
+        capsys,
+        "posts",
+        "new",
+        "--text",
+        "昨日の投稿",
+        "--account",
+        "dr-yamada",
+        "--at",
+        "2020-01-01 09:00",
+        "--json",
+    )
     code, _, err = run(capsys, "posts", "approve", "1")
     assert code == 69 and "has passed" in err and "posts reschedule 1" in err
     assert run(capsys, "posts", "reschedule", "1", "--at", "2030-01-01 09:00")[0] == 0

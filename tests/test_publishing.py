@@ -257,8 +257,15 @@ async def test_a_live_in_flight_publish_is_left_to_its_worker(world: World) -> N
     """'worker --once' started beside a running worker must not resend its current publish."""
     [variant_id] = world.approve("進行中の投稿", ["dr-yamada"], world.clock.now())
     with session_scope(world.engine) as session:
-        transition(session, variant_id, S.SCHEDULED, S.PUBLISHING, now=world.clock.now(),
-                   attempts=1, attempt_started_at=world.clock.now())
+        transition(
+            session,
+            variant_id,
+            S.SCHEDULED,
+            S.PUBLISHING,
+            now=world.clock.now(),
+            attempts=1,
+            attempt_started_at=world.clock.now(),
+        )
     world.clock.advance(timedelta(seconds=5))
     await world.worker().run_once()
     assert world.variant(variant_id).state == S.PUBLISHING
@@ -283,19 +290,28 @@ async def test_unknown_outcomes_do_not_resend_forever(world: World) -> None:
 async def test_a_platform_that_cannot_be_asked_ends_failed_not_looping(world: World) -> None:
     from tests.factories import make_account
 
-    world.accounts["gone"] = make_account(world.engine, world.workspace_id, name="gone",
-                                          token="revoked-gone")
+    world.accounts["gone"] = make_account(
+        world.engine, world.workspace_id, name="gone", token="revoked-gone"
+    )
     [variant_id] = world.approve("確認できない投稿", ["gone"], world.clock.now())
     with session_scope(world.engine) as session:
-        transition(session, variant_id, S.SCHEDULED, S.PUBLISHING, now=world.clock.now(),
-                   attempts=1, attempt_started_at=world.clock.now())
+        transition(
+            session,
+            variant_id,
+            S.SCHEDULED,
+            S.PUBLISHING,
+            now=world.clock.now(),
+            attempts=1,
+            attempt_started_at=world.clock.now(),
+        )
         transition(session, variant_id, S.PUBLISHING, S.UNCONFIRMED, now=world.clock.now())
     worker = world.worker()
     runs = 0
     while world.variant(variant_id).state == S.UNCONFIRMED and runs < 100:
         await worker.run_once()
         assert "cannot check" in (world.variant(variant_id).last_error or "") or (
-            world.variant(variant_id).state == S.FAILED)
+            world.variant(variant_id).state == S.FAILED
+        )
         world.clock.advance(timedelta(minutes=30))
         runs += 1
     variant = world.variant(variant_id)

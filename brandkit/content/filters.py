@@ -8,7 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 JA_WEEKDAYS = "月火水木金土日"
-SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=\.)\s")
+# a sentence with the spaces after it, so whole sentences rejoin exactly as written
+SENTENCE = re.compile(r".*?(?:[。！？!?]+|\.(?=\s|$))\s*|.+$", re.S)
 
 
 def format_date(value: date | datetime | str, locale: str = "ja") -> str:
@@ -32,7 +33,7 @@ def cut_sentences(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     kept = ""
-    for sentence in SENTENCE_END.split(text):
+    for sentence in SENTENCE.findall(text):
         if len(kept) + len(sentence) > limit:
             break
         kept += sentence
