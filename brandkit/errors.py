@@ -14,6 +14,7 @@ cause survives for ``BRANDKIT_DEBUG=1``.
     ├── NotFoundError                a named thing (account, post, template…) is unknown (66)
     ├── InvalidInputError            a value given by the user is malformed              (65)
     ├── TemplateError                a post template cannot be loaded or rendered        (65)
+    │   └── RulePackError            a compliance or privacy rule pack is malformed
     ├── StateError                   a transition the state machine forbids              (69)
     │   └── ConcurrentUpdateError    another process changed the row first
     ├── UnknownPlatformError         no connector is registered under that name          (66)
@@ -28,6 +29,7 @@ cause survives for ``BRANDKIT_DEBUG=1``.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 
 class BrandkitError(Exception):
@@ -111,6 +113,16 @@ class TemplateError(BrandkitError):
         self.template = template
         self.path = path
         self.line = line
+
+
+class RulePackError(TemplateError):
+    """A rule pack cannot be used; ``path`` and ``rule_id`` say where to fix it."""
+
+    def __init__(self, message: str, *, path: Path, rule_id: str | None = None) -> None:
+        where = f"rule {rule_id!r}: " if rule_id else ""
+        hint = "fix the rule pack; the schema is at the top of brandkit/content/compliance.py"
+        super().__init__(f"{where}{message}", path=str(path), hint=hint)
+        self.rule_id = rule_id
 
 
 class StateError(BrandkitError):

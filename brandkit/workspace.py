@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -27,6 +28,7 @@ def init_workspace(
     timezone: str = "Asia/Tokyo",
     locale: str = "ja",
     database_url: str | None = None,
+    contact: Mapping[str, str | None] | None = None,
 ) -> tuple[Settings, Engine]:
     """Write brandkit.toml (if absent), create the secret key and the database schema."""
     values: dict[str, str] = {"timezone": timezone, "locale": locale}
@@ -46,9 +48,14 @@ def init_workspace(
         config_file.write_text(render_config_file(values), encoding="utf-8")
     SecretBox.from_key_file(settings.secret_key_file, create=True)
     engine = open_database(settings.database_url, create=True)
+    given = {k: v for k, v in (contact or {}).items() if v}
     with session_scope(engine) as session:
-        if session.exec(select(Workspace)).first() is None:
-            session.add(Workspace(name=name, timezone=settings.timezone, locale=settings.locale))
+        workspace = session.exec(select(Workspace)).first()
+        if workspace is None:
+            workspace = Workspace(name=name, timezone=settings.timezone, locale=settings.locale)
+            session.add(workspace)
+        for key, value in given.items():  # phone, email, address: also updated on a re-run
+            setattr(workspace, key, value)
     return settings, engine
 
 

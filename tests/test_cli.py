@@ -379,3 +379,30 @@ def test_the_config_file_is_the_one_source_of_the_time_zone(
     with session_scope(engine) as session:
         assert session.exec(select(Workspace)).one().timezone == "Europe/London"
     engine.dispose()
+
+
+def test_the_clinics_own_contact_details_are_not_privacy_findings(
+    capsys: pytest.CaptureFixture[str], clean_environ: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run(capsys, "init", "--name", "さくら内科クリニック", "--phone", "03-1234-5678")[0] == 0
+    add_account(capsys, monkeypatch)
+
+    def findings(text: str) -> list[str]:
+        code, out, err = run(
+            capsys,
+            "posts",
+            "new",
+            "--text",
+            text,
+            "--account",
+            "dr-yamada",
+            "--at",
+            "2030-01-06 07:30",
+            "--json",
+        )
+        assert code == 0, err
+        return [f["rule"] for f in json.loads(out)["variants"][0]["findings"]]
+
+    assert findings("ご予約は 03-1234-5678 までお電話ください。") == []
+    assert findings("折り返しは 090-9876-5432 にお願いします。") != []
+    assert findings("患者の山田さんが本日来院されました。") != []

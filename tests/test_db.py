@@ -92,3 +92,26 @@ def test_sqlite_pragmas(tmp_path: object) -> None:
 def test_unsupported_database_urls_are_config_errors(url: str) -> None:
     with pytest.raises(ConfigError):
         make_engine(url)
+
+
+def test_an_older_database_is_upgraded_in_place_keeping_its_rows(db_url: str) -> None:
+    """A workspace made by the first release (revision 0001) opens with today's schema."""
+    from brandkit.db.engine import make_engine
+    from brandkit.db.migrate import upgrade
+
+    old = make_engine(db_url)
+    upgrade(old, "0001")
+    with old.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO workspace (name, timezone, locale, created_at) "
+                "VALUES ('さくら', 'Asia/Tokyo', 'ja', '2026-01-01 00:00:00')"
+            )
+        )
+    old.dispose()
+    engine = open_database(db_url)
+    assert current_revision(engine) == head_revision()
+    with session_scope(engine) as session:
+        row = session.exec(select(Workspace)).one()
+        assert (row.name, row.phone) == ("さくら", None)
+    engine.dispose()

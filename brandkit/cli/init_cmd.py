@@ -15,10 +15,16 @@ def init(
     name: Annotated[str, typer.Option(help="The clinic's or practice's name.")] = "My clinic",
     timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Asia/Tokyo",
     locale: Annotated[str, typer.Option(help="ja or en.")] = "ja",
+    phone: Annotated[str | None, typer.Option(help="The clinic's phone number.")] = None,
+    email: Annotated[str | None, typer.Option(help="The clinic's e-mail address.")] = None,
+    address: Annotated[str | None, typer.Option(help="The clinic's postal address.")] = None,
 ) -> None:
     """Create a workspace in the current directory (or --home); safe to run again.
 
-    Example: brandkit init --name "さくら内科クリニック" --timezone Asia/Tokyo
+    The clinic's own phone, e-mail and address may appear in posts: the privacy lint knows
+    them and does not flag them (run init again to change them).
+
+    Example: brandkit init --name "さくら内科クリニック" --phone 03-1234-5678
     """
     st = state(ctx)
     from brandkit.config import default_home
@@ -30,6 +36,7 @@ def init(
         timezone=timezone,
         locale=locale,
         database_url=st.flags.get("database_url"),
+        contact={"phone": phone, "email": email, "address": address},
     )
     engine.dispose()
     console.print(f"Workspace ready in {home}")

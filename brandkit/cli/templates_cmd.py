@@ -10,6 +10,7 @@ from rich.markup import escape
 from brandkit.cli.output import emit_json, emit_table
 from brandkit.cli.state import console, state
 from brandkit.content import PostTemplate, TemplateLibrary, check
+from brandkit.content.privacy import PrivacyAllowlist
 from brandkit.errors import BrandkitError, InvalidInputError
 
 app = typer.Typer(
@@ -223,11 +224,13 @@ def _lint_one(library: TemplateLibrary, template: PostTemplate, platform: str) -
     except BrandkitError as exc:
         errors.append(str(exc))
     else:
+        context = _lint_context(template)
         result = check(
             text,
             platform=platform,
             lang=template.language,
             readability_target=template.readability_target,
+            allow=PrivacyAllowlist(names=(context["doctor"], context["clinic"])),
         )
         for f in result.findings:
             target = errors if f.severity == "error" else warnings

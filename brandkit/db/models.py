@@ -32,6 +32,10 @@ class Workspace(SQLModel, table=True):
     name: str
     timezone: str = "Asia/Tokyo"
     locale: str = "ja"
+    # the clinic's own contact details: posts may show them, the privacy lint must not flag them
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -14,9 +14,16 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from brandkit.content import TemplateLibrary, check
+from brandkit.content.compliance import Finding
+from brandkit.content.privacy import PrivacyAllowlist
 from brandkit.db.models import Account, Post, Profile, Slot, Variant, Workspace
 from brandkit.errors import InvalidInputError, NotFoundError
 from brandkit.planner.calendar import slot_moment
+
+ONE_POST_ONLY = {
+    "ja": "1 件の投稿に収まりません。brandkit はまだスレッドを投稿できないため、短くしてください",
+    "en": "does not fit one post, and brandkit does not publish threads yet: shorten it",
+}
 
 
 def template_context(workspace: Workspace, profile: Profile | None) -> dict[str, Any]:
@@ -28,6 +35,16 @@ def template_context(workspace: Workspace, profile: Profile | None) -> dict[str,
         "affiliation": profile.affiliation if profile else "",
         "locale": workspace.locale,
     }
+
+
+def own_details(workspace: Workspace, profile: Profile | None) -> PrivacyAllowlist:
+    """The doctor's name and the clinic's contact details: never a privacy finding."""
+    return PrivacyAllowlist(
+        names=tuple(n for n in (profile.display_name if profile else None, workspace.name) if n),
+        phones=tuple(p for p in (workspace.phone,) if p),
+        emails=tuple(e for e in (workspace.email,) if e),
+        addresses=tuple(a for a in (workspace.address,) if a),
+    )
 
 
 def resolve_accounts(session: Session, names: Sequence[str]) -> list[Account]:
@@ -91,8 +108,24 @@ def draft_post(
     session.add(post)
     session.flush()
     assert post.id is not None
+    allowlist = own_details(workspace, profile)
     for account, body in rendered:
-        result = check(body, platform=account.platform, lang=language)
+        result = check(
+            body,
+            platform=account.platform,
+            lang=language,
+            readability_target=template.readability_target if template else None,
+            allow=allowlist,
+        )
+        findings = [f.as_dict() for f in result.findings]
+        if result.thread:
+            # check() shows the thread it would make; publishing one post per variant is what
+            # the publisher does today, so a variant that needs a thread must be shortened
+            findings.append(
+                Finding(
+                    "needs_thread", "length", "error", 0, len(body), ONE_POST_ONLY[language]
+                ).as_dict()
+            )
         assert account.id is not None
         session.add(
             Variant(
@@ -100,7 +133,7 @@ def draft_post(
                 account_id=account.id,
                 text=body,
                 length=result.length,
-                findings=[f.as_dict() for f in result.findings],
+                findings=findings,
                 due_at=scheduled_at,
                 updated_at=now,
             )
