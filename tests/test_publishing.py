@@ -358,3 +358,33 @@ async def test_a_job_that_raises_is_kept_and_retried(
     await worker.run_once()
     assert world.variant(variant_id).state == S.PUBLISHED
     assert len(calls) == 2
+
+
+async def test_editing_an_approved_post_sends_it_back_to_draft(world: World) -> None:
+    from brandkit.content import TemplateLibrary
+    from brandkit.db.models import Post
+    from brandkit.publishing.approval import unqueue_variants
+    from brandkit.publishing.editing import edit_post
+
+    due = world.clock.now() + timedelta(hours=2)
+    sent, waiting = world.approve("朝の投稿です。", ["dr-yamada", "clinic"], due)
+    with session_scope(world.engine) as session:  # one account's variant already went out
+        transition(session, sent, S.SCHEDULED, S.PUBLISHING, now=world.clock.now())
+        transition(session, sent, S.PUBLISHING, S.PUBLISHED, now=world.clock.now())
+    post_id = world.variant(waiting).post_id
+    with session_scope(world.engine) as session:
+        unqueue = edit_post(session, TemplateLibrary(), post_id, now=world.clock.now(),
+                            text="必ず治る方法を紹介します。")
+    unqueue_variants(world.runtime.queue, unqueue)
+    assert unqueue == [waiting]
+    assert world.variant(sent).text == "朝の投稿です。"  # what was published stays recorded
+    edited = world.variant(waiting)
+    assert (edited.state, edited.text) == (S.DRAFT, "必ず治る方法を紹介します。")
+    assert any(f["severity"] == "error" for f in edited.findings)
+    assert f"{PUBLISH_PREFIX}{waiting}" not in world.runtime.queue.job_ids()
+    with session_scope(world.engine) as session:
+        post = session.get(Post, post_id)
+        assert post is not None and (post.state, post.approved_by) == ("draft", None)
+    world.clock.set(due)
+    await world.worker().run_once()
+    assert world.statuses("clinic") == []  # nothing goes out until it is approved again

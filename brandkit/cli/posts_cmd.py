@@ -26,11 +26,12 @@ from brandkit.publishing.approval import (
     reschedule_post,
     unqueue_variants,
 )
+from brandkit.publishing.editing import edit_post
 from brandkit.publishing.jobs import JobQueue
 from brandkit.workspace import current_workspace, default_profile
 
 app = typer.Typer(
-    help="Posts: new, list, show, approve, reject, cancel, reschedule, retry.",
+    help="Posts: new, list, show, edit, approve, reject, cancel, reschedule, retry.",
     no_args_is_help=True,
 )
 
@@ -222,6 +223,43 @@ def show(
             console.print(f"  last error: {v['last_error']}", markup=False)
         if v["remote_url"]:
             console.print(f"  {v['remote_url']}")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(help="Post id.")],
+    text: Annotated[str | None, typer.Option(help="New text for the post.")] = None,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="KEY=VALUE to change (repeatable).")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option(help="Only this account's variant (with --text).")
+    ] = None,
+) -> None:
+    """Change a post's text or variables; it is checked again and goes back to draft.
+
+    Example: brandkit posts edit 12 --var topic=睡眠
+    """
+    st = state(ctx)
+    engine = st.engine()
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        unqueue = edit_post(
+            session,
+            TemplateLibrary(st.settings().template_dirs),
+            post_id,
+            now=now,
+            text=text,
+            variables=parse_vars(var),
+            account=account,
+        )
+    with JobQueue(engine) as queue:
+        unqueue_variants(queue, unqueue)
+    console.print(
+        f"Edited post {post_id}; it is a draft again: review it with "
+        f"'brandkit posts show {post_id}', then approve it."
+    )
 
 
 @app.command("approve")
