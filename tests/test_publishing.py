@@ -373,8 +373,13 @@ async def test_editing_an_approved_post_sends_it_back_to_draft(world: World) -> 
         transition(session, sent, S.PUBLISHING, S.PUBLISHED, now=world.clock.now())
     post_id = world.variant(waiting).post_id
     with session_scope(world.engine) as session:
-        unqueue = edit_post(session, TemplateLibrary(), post_id, now=world.clock.now(),
-                            text="必ず治る方法を紹介します。")
+        unqueue = edit_post(
+            session,
+            TemplateLibrary(),
+            post_id,
+            now=world.clock.now(),
+            text="必ず治る方法を紹介します。",
+        )
     unqueue_variants(world.runtime.queue, unqueue)
     assert unqueue == [waiting]
     assert world.variant(sent).text == "朝の投稿です。"  # what was published stays recorded
