@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from brandkit.calendar_config import CalendarEntry, parse_calendar
 from brandkit.errors import ConfigError
 
 CONFIG_FILENAME = "brandkit.toml"
@@ -84,6 +85,7 @@ class Settings:
     publish_grace_minutes: int = 60
     sync_interval_minutes: int = 360
     config_file: Path | None = None
+    calendar: tuple[CalendarEntry, ...] = ()  # the [[calendar]] tables, see calendar_config.py
 
     @property
     def tz(self) -> ZoneInfo:
@@ -104,16 +106,20 @@ def load_settings(
     home = (home or default_home()).resolve()
     config_file = home / CONFIG_FILENAME
     raw: dict[str, Any] = {s.key: s.default for s in SETTINGS}
+    calendar: tuple[CalendarEntry, ...] = ()
     if config_file.exists():
-        raw.update(_read_toml(config_file))
+        values, calendar = _read_toml(config_file)
+        raw.update(values)
     for setting in SETTINGS:
         if setting.env_var in environ:
             raw[setting.key] = _from_env(setting, environ[setting.env_var])
     raw.update({k: v for k, v in flags.items() if v is not None})
-    return _build(home, raw, config_file if config_file.exists() else None, source="settings")
+    settings = _build(home, raw, config_file if config_file.exists() else None, source="settings")
+    return replace(settings, calendar=calendar)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> tuple[dict[str, Any], tuple[CalendarEntry, ...]]:
+    """The settings and the ``[[calendar]]`` tables of one brandkit.toml."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -127,17 +133,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: [brandkit] must be a table")
     values: dict[str, Any] = {}
     for key, value in section.items():
-        if key in ("calendar", "slots"):  # planner tables live beside settings
+        if key == "calendar":  # the planner's slots live beside the settings
             continue
         setting = _BY_KEY.get(key)
         if setting is None:
             line = _line_of(text, key)
             raise ConfigError(
                 f"{path}:{line}: unknown setting {key!r}",
-                hint=f"known settings: {', '.join(sorted(_BY_KEY))}",
+                hint=f"known settings: {', '.join(sorted(_BY_KEY))}, and [[calendar]] tables",
             )
         values[key] = _coerce(setting, value, f"{path}:{_line_of(text, key)}")
-    return values
+    raw_calendar = section.get("calendar", data.get("calendar"))
+    return values, parse_calendar(raw_calendar, path, text)
 
 
 def _line_of(text: str, key: str) -> int:
@@ -246,6 +253,16 @@ def render_config_file(values: Mapping[str, Any] | None = None) -> str:
             default = setting.default if setting.key != "database_url" else "sqlite:///brandkit.db"
             lines.append(f"# {setting.key} = {_toml_value(default)}")
         lines.append("")
+    lines += [
+        "# The weekly calendar: one [[calendar]] table per slot ('brandkit plan' reads them).",
+        "# [[calendar]]",
+        '# weekday = "tue"                  # mon … sun, 月 … 日, or 0 (Monday) … 6',
+        '# time = "12:30"                   # local time in the time zone above',
+        '# template = "ja/health_tip"       # or: category = "health_tip"',
+        '# accounts = ["dr-yamada"]',
+        '# variables = { topic = "睡眠" }   # optional, when the topic backlog has nothing',
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -262,6 +279,7 @@ def _toml_value(value: Any) -> str:
 
 __all__ = [
     "CONFIG_FILENAME",
+    "CalendarEntry",
     "SETTINGS",
     "Setting",
     "Settings",

@@ -24,11 +24,21 @@ from brandkit.clock import SimulatedClock
 from brandkit.config import CONFIG_FILENAME
 from brandkit.content import TemplateLibrary
 from brandkit.db.engine import session_scope
-from brandkit.db.models import Account, AccountSnapshot, Profile, Slot, User, Variant, Workspace
+from brandkit.db.models import (
+    Account,
+    AccountSnapshot,
+    Post,
+    Profile,
+    Slot,
+    User,
+    Variant,
+    Workspace,
+)
 from brandkit.errors import InvalidInputError
 from brandkit.metrics.sync import sync_accounts
 from brandkit.planner.calendar import local_to_utc, parse_local_time
-from brandkit.planner.drafts import plan_week
+from brandkit.planner.plan import plan_week
+from brandkit.planner.sources import SlotContent
 from brandkit.platforms.sandbox import SandboxConfig, create_app
 from brandkit.publishing.approval import approve_post, queue_variants
 from brandkit.publishing.worker import Worker
@@ -80,11 +90,15 @@ class DemoTopics:
         self._lists = {name: rng.sample(items, len(items)) for name, items in data.items()}
         self._used: dict[str, int] = {}
 
-    def variables_for(self, template_name: str, slot: Slot) -> dict[str, Any]:
-        items = self._lists[template_name]
-        index = self._used.get(template_name, 0)
-        self._used[template_name] = index + 1
-        return dict(items[index % len(items)])
+    def content_for(self, slot: Slot, day: date) -> SlotContent:
+        assert slot.template is not None  # the demo's slots all name a template
+        items = self._lists[slot.template]
+        index = self._used.get(slot.template, 0)
+        self._used[slot.template] = index + 1
+        return SlotContent(slot.template, dict(items[index % len(items)]), source="demo")
+
+    def record_use(self, content: SlotContent, post: Post) -> None:
+        """The demo's lists are cycled, never used up."""
 
 
 def check_empty(directory: Path) -> None:

@@ -19,14 +19,17 @@ from rich.markup import escape
 from brandkit import __version__
 from brandkit.cli import (
     accounts_cmd,
+    calendar_cmd,
     check_cmd,
     demo_cmd,
     init_cmd,
+    plan_cmd,
     posts_cmd,
     report_cmd,
     sandbox_cmd,
     sync_cmd,
     templates_cmd,
+    topics_cmd,
     worker_cmd,
 )
 from brandkit.cli.state import CliState, err_console
@@ -113,6 +116,9 @@ app.command("check")(check_cmd.check_cmd)
 app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(templates_cmd.app, name="templates")
 app.add_typer(posts_cmd.app, name="posts")
+app.add_typer(calendar_cmd.app, name="calendar")
+app.add_typer(topics_cmd.app, name="topics")
+app.command("plan")(plan_cmd.plan)
 app.command("worker")(worker_cmd.worker)
 app.command("sync")(sync_cmd.sync)
 app.command("report")(report_cmd.report)

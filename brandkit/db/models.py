@@ -97,6 +97,30 @@ class Slot(SQLModel, table=True):
     accounts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     variables: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active: bool = True
+    # "cli" (brandkit calendar add) or "config" (a [[calendar]] table, synced on every plan)
+    source: str = "cli"
+
+
+class Topic(SQLModel, table=True):
+    """One idea in the topic backlog: what a planned post is about, with its template variables.
+
+    ``priority`` (higher first) and ``not_before`` (a local date) order the backlog; a topic fills
+    one post and is then used (``used_by_post_id``) unless it is ``evergreen``.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    title: str
+    category: str
+    template: str | None = None
+    variables: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    language: str = "ja"
+    priority: int = 0
+    not_before: date | None = None
+    evergreen: bool = False
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_post_id: int | None = Field(default=None, foreign_key="post.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Post(SQLModel, table=True):

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from brandkit.calendar_config import WEEKDAY_LABELS, weekday_number
 from brandkit.errors import InvalidInputError
 
 WEEK_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -26,6 +27,31 @@ def parse_week(value: str) -> date:
         return date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError as exc:
         raise InvalidInputError(f"week {value!r} does not exist: {exc}") from exc
+
+
+def parse_weekday(value: str) -> int:
+    """``tue``, ``Tuesday``, ``火`` or ``1`` → 1 (Monday is 0, as in ``date.weekday()``)."""
+    number = weekday_number(value)
+    if number is None:
+        raise InvalidInputError(
+            f"weekday {value!r} is not a weekday", hint="use mon … sun, 月 … 日, or 0 … 6"
+        )
+    return number
+
+
+def weekday_label(weekday: int) -> str:
+    return WEEKDAY_LABELS[weekday]
+
+
+def next_week(now: datetime, tz: ZoneInfo) -> date:
+    """The Monday after the local week containing ``now``: what ``brandkit plan`` plans."""
+    return week_start(now, tz) + timedelta(days=7)
+
+
+def iso_week(monday: date) -> str:
+    """``date(2026, 11, 30)`` → ``2026-W49``."""
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def parse_local_time(value: str) -> time:
