@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +25,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
+from apscheduler.util import datetime_to_utc_timestamp
+from sqlalchemy import Engine, and_, bindparam, select
 
 from brandkit.clock import Clock, ensure_utc
 
@@ -107,18 +110,64 @@ class JobQueue:
         return job
 
     def job_ids(self) -> list[str]:
-        return [job.id for job in self.store.get_all_jobs()]
+        """Every job's id, read from the id column: unpickling 10,000 jobs to list them took
+        most of a worker's start-up."""
+        table = self.store.jobs_t
+        with self.store.engine.connect() as conn:
+            return [row[0] for row in conn.execute(select(table.c.id))]
 
     def next_run_time(self) -> datetime | None:
         moment = self.store.get_next_run_time()
         return ensure_utc(moment) if moment is not None else None
 
-    def due(self, now: datetime) -> list[Job]:
-        jobs: list[Job] = self.store.get_due_jobs(now)
-        return jobs
+    def due(self, now: datetime) -> list[DueJob]:
+        """The jobs due at ``now``, soonest first, each with its run time as stored.
+
+        The stored value (a float) is kept so that :meth:`remove_unchanged` can delete a job
+        only if nobody moved it meanwhile, comparing exactly what is in the table.
+        """
+        table = self.store.jobs_t
+        query = (
+            select(table.c.id, table.c.next_run_time, table.c.job_state)
+            .where(table.c.next_run_time <= datetime_to_utc_timestamp(now))
+            .order_by(table.c.next_run_time)
+        )
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        due: list[DueJob] = []
+        for job_id, stamp, state in rows:
+            try:  # the store's own unpickling, which get_due_jobs would run for us
+                job = self.store._reconstitute_job(state)
+            except Exception:  # a job whose function no longer imports: drop it, as APScheduler
+                log.exception("cannot restore job %s; removing it", job_id)
+                self.remove(job_id)
+                continue
+            due.append(DueJob(job, stamp))
+        return due
+
+    def remove_unchanged(self, entries: Sequence[DueJob]) -> None:
+        """Delete these jobs in one transaction, each only if its run time is still the one
+        it was fetched with (a job that rescheduled itself, or was moved, stays)."""
+        if not entries:
+            return
+        table = self.store.jobs_t
+        delete = table.delete().where(
+            and_(table.c.id == bindparam("job_id"), table.c.next_run_time == bindparam("stamp"))
+        )
+        with self.store.engine.begin() as conn:
+            conn.execute(delete, [{"job_id": e.job.id, "stamp": e.stamp} for e in entries])
+
+
+@dataclass(frozen=True)
+class DueJob:
+    """A due job and its ``next_run_time`` exactly as the job store holds it."""
+
+    job: Job
+    stamp: float
 
 
 JobFunction = Callable[..., Awaitable[Any]]
+PassScope = Callable[[Sequence[Job]], AbstractAsyncContextManager[object]]
 
 
 class JobRunner:
@@ -128,31 +177,58 @@ class JobRunner:
     retry replaces the job with a later run time). If the process dies in between, the job runs
     again and finds its variant no longer ``scheduled``: the state machine, not the job store,
     guarantees a post goes out once.
+
+    ``pass_scope`` wraps each pass (all jobs due at one moment): the publisher uses it to claim
+    variants in groups and write results in groups, since one transaction per variant was
+    most of the cost when a thousand posts fall due together. Finished date jobs are removed
+    together after the scope has closed, so a job never goes before its result is stored.
     """
 
-    def __init__(self, queue: JobQueue, clock: Clock, context: Any, *, concurrency: int = 32):
+    def __init__(
+        self,
+        queue: JobQueue,
+        clock: Clock,
+        context: Any,
+        *,
+        concurrency: int = 32,
+        pass_scope: PassScope | None = None,
+    ):
         self.queue = queue
         self.clock = clock
         self.context = context
+        self.pass_scope = pass_scope
         self._limit = asyncio.Semaphore(concurrency)
 
     async def run_due(self) -> int:
         """Run every job due now; returns how many ran."""
         now = self.clock.now()
-        jobs = self.queue.due(now)
-        await asyncio.gather(*(self._run(job, now) for job in jobs))
-        return len(jobs)
+        due = self.queue.due(now)
+        if not due:
+            return 0
+        jobs = [entry.job for entry in due]
+        scope = self.pass_scope(jobs) if self.pass_scope else nullcontext()
+        async with scope:
+            outcomes = await asyncio.gather(*(self._run(job) for job in jobs))
+        finished: list[DueJob] = []
+        for entry, ok in zip(due, outcomes, strict=True):
+            scheduled_for = ensure_utc(entry.job.next_run_time)
+            if not ok:
+                self._retry(entry.job, scheduled_for, now)
+            elif isinstance(entry.job.trigger, DateTrigger):
+                finished.append(entry)
+            else:
+                self._advance(entry.job, scheduled_for, now)
+        self.queue.remove_unchanged(finished)
+        return len(due)
 
-    async def _run(self, job: Job, now: datetime) -> None:
-        scheduled_for = ensure_utc(job.next_run_time)
+    async def _run(self, job: Job) -> bool:
         async with self._limit:
             try:
                 await job.func(*job.args, runtime=self.context, **job.kwargs)
             except Exception:  # one job's failure must not stop the worker or lose the job
                 log.exception("job %s failed; it will run again in %s", job.id, JOB_RETRY)
-                self._retry(job, scheduled_for, now)
-                return
-        self._advance(job, scheduled_for, now)
+                return False
+        return True
 
     def _retry(self, job: Job, scheduled_for: datetime, now: datetime) -> None:
         """Keep a job whose function raised (say, the database was briefly unreachable).
