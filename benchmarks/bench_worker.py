@@ -2,12 +2,14 @@
 
 Run:  python benchmarks/bench_worker.py [--variants 10000] [--due 1000] [--accounts 20]
                                          [--latency-ms 50] [--spread-seconds 0]
+                                         [--lead-seconds 15]
                                          [--database-url postgresql+psycopg://…]
 
 1. A fresh workspace (SQLite by default) with ``--variants`` scheduled variants and their
-   ``publish:<id>`` jobs in the job store: ``--due`` of them fall due at the start of one
-   minute shortly after the worker is up (all at the same instant with the default
-   ``--spread-seconds 0``: the planner's slots are whole minutes), the rest over the next weeks.
+   ``publish:<id>`` jobs in the job store: ``--due`` of them fall due at one instant
+   ``--lead-seconds`` after set-up (all at the same instant with the default
+   ``--spread-seconds 0``, the hardest case: the planner's slots are whole minutes, so posts
+   "due in the same minute" are due at the same second), the rest over the next weeks.
 2. Start-up, measured twice:
    * in-process: ``Worker.start()`` (reconcile against 10,000 jobs) plus the first due check;
    * the real worker: from spawning ``python -m brandkit.cli.main worker`` to its
@@ -263,6 +265,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--spread-seconds", type=float, default=0.0)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--lead-seconds", type=float, default=15.0, help="how far ahead the due instant is"
+    )
     args = parser.parse_args()
 
     port = free_port()
@@ -288,9 +293,9 @@ def main() -> None:
             home = Path(tmp)
             _, engine = init_workspace(home, name="bench", database_url=args.database_url)
             setup = time.perf_counter()
-            # the top of a minute at least 40 s away: time to build, start and measure
-            first = datetime.now(UTC) + timedelta(seconds=40)
-            due_at = first.replace(second=0, microsecond=0) + timedelta(minutes=1)
+            # a whole second far enough away to build the queue and start the worker first
+            first = datetime.now(UTC) + timedelta(seconds=args.lead_seconds)
+            due_at = first.replace(microsecond=0) + timedelta(seconds=1)
             queued = build_queue(engine, home, base_url, args, due_at)
             setup_s = time.perf_counter() - setup
             in_process = asyncio.run(in_process_start_up(home, engine))

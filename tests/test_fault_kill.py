@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,7 @@ import uvicorn
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from brandkit.clock import SystemClock
+from brandkit.clock import SimulatedClock, SystemClock
 from brandkit.content import TemplateLibrary
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, Variant, Workspace
@@ -34,11 +34,11 @@ from brandkit.planner.drafts import draft_post
 from brandkit.platforms.sandbox import SandboxConfig, Simulation, create_app
 from brandkit.publishing.approval import approve_and_queue
 from brandkit.publishing.jobs import JobQueue
+from brandkit.publishing.states import VariantState as S
 from brandkit.secrets import SecretBox
 from brandkit.workspace import add_account, init_workspace
+from tests.harness import World, make_world
 from tests.test_end_to_end_loopback import free_port
-
-pytestmark = pytest.mark.slow
 
 SEED = 20261124
 ACCOUNTS = ("dr_ito", "dr_kato", "clinic_sakura")
@@ -228,6 +228,7 @@ def assert_exactly_once(engine: Engine, simulation: Simulation, ids: Sequence[in
         assert r.remote_id == status_ids[(r.name, r.text)], f"variant {r.id} has the wrong id"
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_publishes_every_post_exactly_once(
     sandbox: Sandbox, clean_environ: Path
 ) -> None:
@@ -271,6 +272,7 @@ def test_sigkill_at_random_moments_publishes_every_post_exactly_once(
     ws.engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_two_workers_one_publishes_and_the_standby_takes_over(
     backend: str, sandbox: Sandbox, clean_environ: Path, request: pytest.FixtureRequest
@@ -320,3 +322,49 @@ def test_two_workers_one_publishes_and_the_standby_takes_over(
     assert takeover_s < 5, f"the standby took {takeover_s:.1f} s to take over"
     assert_exactly_once(ws.engine, sandbox.simulation, ids)
     ws.engine.dispose()
+
+
+@pytest.fixture
+async def world(engine: Engine, clock: SimulatedClock, tmp_path: Path) -> AsyncIterator[World]:
+    async for w in make_world(engine, clock, tmp_path):
+        yield w
+
+
+async def test_a_burst_is_claimed_ahead_and_a_claim_no_job_took_is_handed_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """150 variants due at once go out in one pass, claimed 64 at a time; a job that fails
+    before sending leaves its claimed-ahead variant ``scheduled`` again, untouched."""
+    import brandkit.publishing.publisher as publisher
+
+    texts = [f"一斉投稿 {i:03d}" for i in range(150)]
+    ids = [world.approve(t, ["dr-yamada"], world.clock.now())[0] for t in texts]
+    unlucky = ids[70]  # inside the second chunk: claimed before its own job runs
+    real = publisher.publish_variant
+
+    async def failing_once(runtime: object, variant_id: int) -> object:
+        if variant_id == unlucky and not failed:
+            failed.append(variant_id)
+            raise RuntimeError("the job broke before sending")
+        return await real(runtime, variant_id)  # type: ignore[arg-type]
+
+    failed: list[int] = []
+    handed_back: list[int] = []
+    close = publisher.PublishPass.close
+
+    def watching_close(self: publisher.PublishPass) -> None:
+        handed_back.extend(self._claims)
+        close(self)
+
+    monkeypatch.setattr(publisher, "publish_variant", failing_once)
+    monkeypatch.setattr(publisher.PublishPass, "close", watching_close)
+    worker = world.worker()
+    await worker.run_once()
+    left = world.variant(unlucky)
+    assert handed_back == [unlucky]
+    assert (left.state, left.attempts) == (S.SCHEDULED, 0)
+    assert sum(world.variant(i).state == S.PUBLISHED for i in ids) == 149
+    world.clock.advance(timedelta(minutes=1))  # the runner retries a failed job a minute later
+    await worker.run_once()
+    assert all(world.variant(i).state == S.PUBLISHED for i in ids)
+    assert sorted(world.statuses("dr_yamada")) == sorted(texts)

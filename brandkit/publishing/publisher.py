@@ -304,9 +304,9 @@ class PublishPass:
             self.runtime.queue.schedule_publish(vid, due)
 
     def _load_accounts(self, session: Session, ids: set[int]) -> None:
-        missing = ids - self._accounts.keys()
-        if missing:
-            for account in session.exec(select(Account).where(col(Account.id).in_(missing))):
+        """Read the chunk's accounts afresh: one refused token stops the rest of its chunk."""
+        if ids:
+            for account in session.exec(select(Account).where(col(Account.id).in_(ids))):
                 assert account.id is not None
                 self._accounts[account.id] = account
 
