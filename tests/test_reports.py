@@ -30,13 +30,14 @@ from brandkit.reports import (
     render_text,
     report_to_dict,
 )
-from brandkit.reports.analytics import offset_changes
 from brandkit.reports.labels import EN, JA, STATES, WEEKDAYS, labels_for
+from brandkit.reports.localtime import offset_changes
 from brandkit.reports.model import PostStat
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 START = datetime(2026, 11, 9, tzinfo=TOKYO)  # Monday; 2026-11-08T15:00Z
 END = datetime(2026, 11, 30, tzinfo=TOKYO)  # Monday, excluded: three ISO weeks
+LATER = datetime(2026, 12, 15, tzinfo=TOKYO)  # "now" for goals: the period is over
 XSS = "<script>alert('x')</script>"
 T = TypeVar("T")
 
@@ -110,8 +111,8 @@ class Builder:
             last_error=last_error,
         )
         variant_id = self.seeded.variants[label] = _id(self.add(variant))
-        if counters is not None:
-            taken_at = due + timedelta(days=1)
+        if counters is not None:  # read at the period's last sync, like a real sync would
+            taken_at = max(due + timedelta(hours=1), jst(29, 21))
             self.add(PostMetrics(variant_id=variant_id, taken_at=taken_at, **counters))
         return post_id
 
@@ -219,7 +220,7 @@ def seeded(engine: Engine) -> Seeded:
 
 @pytest.fixture
 def report(engine: Engine, seeded: Seeded) -> Report:
-    return build_report(engine, seeded.workspace_id, start=START, end=END)
+    return build_report(engine, seeded.workspace_id, start=START, end=END, now=LATER)
 
 
 def post(report: Report, seeded: Seeded, label: str) -> PostStat:
@@ -253,7 +254,7 @@ def test_accounts_growth(report: Report) -> None:
 def test_daily_followers_take_the_last_snapshot_of_each_local_day(
     report: Report, seeded: Seeded
 ) -> None:
-    daily = report.daily_followers
+    daily = report.followers_over_time
     assert len(daily) == 21
     assert daily[0].day == date(2026, 11, 9)
     masto, bsky = seeded.accounts["masto"], seeded.accounts["bsky"]
@@ -357,7 +358,7 @@ def test_empty_workspace_reports_no_data(engine: Engine) -> None:
         workspace = Workspace(name="New clinic", locale="en")
         session.add(workspace)
     assert workspace.id is not None
-    report = build_report(engine, workspace.id, start=START, end=END)
+    report = build_report(engine, workspace.id, start=START, end=END, now=LATER)
     s = report.summary
     assert (s.start_followers, s.end_followers, s.net_growth, s.growth_rate) == (None,) * 4
     assert (s.posts_published, s.mean_engagement_rate, s.best_template) == (0, None, None)
@@ -438,7 +439,7 @@ def test_html_escapes_names_in_charts_and_links_only_web_urls(
         assert account is not None and variant is not None
         account.name = "<b>masto</b>"
         variant.remote_url = "javascript:alert(1)"
-    html = render_html(build_report(engine, seeded.workspace_id, start=START, end=END))
+    html = render_html(build_report(engine, seeded.workspace_id, start=START, end=END, now=LATER))
     assert "<b>masto</b>" not in html and "&lt;b&gt;masto&lt;/b&gt;" in html
     assert "javascript:" not in html
 
@@ -449,7 +450,7 @@ def test_json_round_trips(report: Report) -> None:
     assert again["summary"]["net_growth"] == 315
     assert again["summary"]["growth_rate"] == 0.21
     assert again["start"] == "2026-11-08T15:00:00+00:00"
-    assert again["daily_followers"][0]["day"] == "2026-11-09"
+    assert again["followers_over_time"][0]["day"] == "2026-11-09"
     assert again["top"][0]["published_at"] == "2026-11-23T15:30:00+00:00"
     assert again["top"][0]["engagement_rate"] == round(100 / 1150, 6)
     assert again["by_hour"][0] == {
@@ -457,6 +458,7 @@ def test_json_round_trips(report: Report) -> None:
         "posts": 1,
         "mean_rate": round(100 / 1150, 6),
         "mean_interactions": 100.0,
+        "mean_impression_rate": None,
     }
 
 
@@ -474,7 +476,7 @@ def test_plain_text_does_not_read_markup_from_the_database(engine: Engine, seede
         account = session.get(Account, seeded.accounts["masto"])
         assert account is not None
         account.name = "[bold]masto[/bold]"
-    report = build_report(engine, seeded.workspace_id, start=START, end=END)
+    report = build_report(engine, seeded.workspace_id, start=START, end=END, now=LATER)
     assert "[bold]masto[/bold]" in render_plain(report)
 
 
@@ -483,7 +485,7 @@ def test_english_labels(engine: Engine, seeded: Seeded) -> None:
         workspace = session.get(Workspace, seeded.workspace_id)
         assert workspace is not None
         workspace.locale = "en"
-    report = build_report(engine, seeded.workspace_id, start=START, end=END)
+    report = build_report(engine, seeded.workspace_id, start=START, end=END, now=LATER)
     assert "Best weekday" in render_plain(report) and "Tue" in render_plain(report)
     assert '<html lang="en">' in render_html(report)
 

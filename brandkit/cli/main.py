@@ -22,6 +22,7 @@ from brandkit.cli import (
     calendar_cmd,
     check_cmd,
     demo_cmd,
+    goals_cmd,
     init_cmd,
     plan_cmd,
     posts_cmd,
@@ -122,6 +123,7 @@ app.command("plan")(plan_cmd.plan)
 app.command("worker")(worker_cmd.worker)
 app.command("sync")(sync_cmd.sync)
 app.command("report")(report_cmd.report)
+app.add_typer(goals_cmd.app, name="goals")
 app.add_typer(sandbox_cmd.app, name="sandbox")
 
 

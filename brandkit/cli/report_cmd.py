@@ -1,24 +1,39 @@
-"""``brandkit report``: follower growth and engagement for a period."""
+"""``brandkit report``: follower growth, goals, engagement and data gaps for a period."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+import logging
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlmodel import func, select
 
 from brandkit.cli.state import console, state
+from brandkit.content import TemplateLibrary
+from brandkit.content.frontmatter import parse_template_file
 from brandkit.db.engine import session_scope
 from brandkit.db.models import AccountSnapshot
-from brandkit.errors import InvalidInputError
-from brandkit.planner.calendar import local_to_utc, parse_local_time
-from brandkit.reports import build_report, render_html, render_text, report_to_dict
+from brandkit.errors import BrandkitError, InvalidInputError
+from brandkit.reports import (
+    Report,
+    build_report,
+    render_html,
+    render_markdown,
+    render_plain,
+    render_text,
+    report_to_dict,
+    write_csv,
+    write_csv_dir,
+)
 from brandkit.workspace import current_workspace
 
-FORMATS = ("text", "html", "json")
+FORMATS = ("text", "html", "md", "csv", "json")
+log = logging.getLogger(__name__)
 
 
 def _parse_date(value: str, flag: str) -> date:
@@ -50,18 +65,41 @@ def period_bounds(
     return from_day, to_day
 
 
+def template_categories(dirs: Sequence[Path]) -> dict[str, str]:
+    """Template name → category, from the front matter only (compiling 52 templates would cost
+    half a second). A user directory shadows the built-in library, as in ``TemplateLibrary``;
+    a template that does not parse is skipped (``brandkit templates lint`` reports it)."""
+    found: dict[str, str] = {}
+    for directory in TemplateLibrary(dirs).dirs:
+        for path in sorted(directory.glob("*/*.j2")):
+            name = f"{path.parent.name}/{path.stem}"
+            if name in found:
+                continue
+            try:
+                found[name] = parse_template_file(path).category
+            except BrandkitError as exc:
+                log.warning("template %s skipped for categories: %s", name, exc)
+    return found
+
+
 def report(
     ctx: typer.Context,
     period: Annotated[str | None, typer.Option(help="A month, YYYY-MM.")] = None,
     start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, html or json.")] = "text",
-    out: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Only this doctor's accounts and goals (profile slug).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, html, md, csv or json.")] = "text",
+    out: Annotated[
+        Path | None, typer.Option(help="Write to this file (csv: this directory).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
-    """Report follower growth, engagement and what works.
+    """Report follower growth, goals, engagement, what works and gaps in the data.
 
-    Example: brandkit report --period 2026-11 --format html --out report.html
+    csv writes one file per table into the --out directory, or one CSV with a "table" column
+    to stdout. Example: brandkit report --period 2026-11 --format html --out report.html
     """
     fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
@@ -77,26 +115,43 @@ def report(
     if isinstance(latest, datetime) and latest.tzinfo is None:
         latest = latest.replace(tzinfo=UTC)
     first, last = period_bounds(period, start, end, latest)
-    midnight = parse_local_time("00:00")
     data = build_report(
         engine,
         workspace.id or 0,
-        start=local_to_utc(first, midnight, settings.tz),
-        end=local_to_utc(last, midnight, settings.tz),
+        start=_midnight(first, settings.tz),
+        end=_midnight(last, settings.tz),
+        profile=profile,
+        categories=template_categories(settings.template_dirs),
+        with_posts=fmt in ("csv", "json"),
+        now=datetime.now(UTC),
     )
-    if fmt == "html":
-        text = render_html(data)
-    elif fmt == "json":
-        text = json.dumps(report_to_dict(data), ensure_ascii=False, indent=2)
-    else:
-        if out is None:
-            console.print(render_text(data))
-            return
-        from brandkit.reports import render_plain
-
-        text = render_plain(data)
+    if fmt == "csv" and out is not None:
+        written = write_csv_dir(data, out)
+        console.print(f"Wrote {len(written)} files to {out}")
+        return
+    if fmt == "text" and out is None:
+        console.print(render_text(data))
+        return
+    text = _render(data, fmt)
     if out is not None:
         out.write_text(text, encoding="utf-8")
         console.print(f"Wrote {out}")
     else:
-        typer.echo(text)
+        typer.echo(text, nl=not text.endswith("\n"))
+
+
+def _render(data: Report, fmt: str) -> str:
+    if fmt == "html":
+        return render_html(data)
+    if fmt == "md":
+        return render_markdown(data)
+    if fmt == "csv":
+        return write_csv(data)
+    if fmt == "json":
+        return json.dumps(report_to_dict(data), ensure_ascii=False, indent=2)
+    return render_plain(data)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of a local day as an aware datetime (zoneinfo resolves DST)."""
+    return datetime.combine(day, time(0), tz)

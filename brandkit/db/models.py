@@ -155,6 +155,7 @@ class Variant(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("post_id", "account_id"),
         Index("ix_variant_state_due", "state", "due_at"),
+        Index("ix_variant_state_published", "state", "published_at"),  # reports, migration 0004
     )
 
     id: int | None = Field(default=None, primary_key=True)

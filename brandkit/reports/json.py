@@ -16,8 +16,9 @@ from typing import Any
 from brandkit.reports.model import Report
 
 FLOAT_DIGITS = 6
-SCHEMA_VERSION = 1
-"""Bumped when a field changes meaning or disappears; adding fields keeps the version."""
+SCHEMA_VERSION = 2
+"""Bumped when a field changes meaning or disappears; adding fields keeps the version.
+2: ``daily_followers`` became ``followers_over_time`` (with ``resolution``); goals and gaps."""
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:

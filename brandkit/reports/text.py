@@ -32,6 +32,7 @@ from brandkit.reports.labels import (
     shorten,
 )
 from brandkit.reports.model import Bucket, PostStat, Report
+from brandkit.reports.wording import gap_lines, goal_lines
 
 PLAIN_WIDTH = 100
 K = TypeVar("K")
@@ -40,12 +41,15 @@ K = TypeVar("K")
 def render_text(report: Report) -> Group:
     """The whole report as one renderable; sections without rows are left out."""
     labels = labels_for(report.locale)
-    parts: list[RenderableType | None] = [_summary(report, labels)]
+    parts: list[RenderableType | None] = [_summary(report, labels), _goals(report, labels)]
     if report.has_data:
         parts += [
             _accounts(report, labels),
             _weekly(report, labels),
             _buckets("by_template", "template", report.by_template, labels.template, labels),
+            _buckets("by_category", "category", report.by_category, labels.category, labels),
+            _buckets("by_language", "language", report.by_language, labels.language, labels),
+            _buckets("by_length", "length", report.by_length, labels.length_band, labels),
             _buckets("by_weekday", "weekday", report.by_weekday, labels.weekday, labels),
             _buckets("by_hour", "hour", report.by_hour, labels.hour, labels),
             _cadence(report, labels),
@@ -53,6 +57,7 @@ def render_text(report: Report) -> Group:
             _posts(labels["bottom"], report.bottom, report, labels),
         ]
     parts += _attention(report, labels)
+    parts.append(_gaps(report, labels))
     return Group(*(part for part in parts if part is not None))
 
 
@@ -69,13 +74,17 @@ def _summary(report: Report, labels: Labels) -> Panel:
     grid.add_column(style="bold")
     grid.add_column()
     period = f"{fmt_day(report.first_day)} – {fmt_day(report.last_day)}"
+    if report.profile:
+        period += f" · {labels['profile']} {report.profile}"
     rows = [
         (labels["period"], f"{period} ({report.timezone})"),
         (labels["followers"], f"{fmt_int(s.start_followers)} → {fmt_int(s.end_followers)}"),
         (labels["net_growth"], f"{fmt_signed(s.net_growth)} ({fmt_signed_pct(s.growth_rate)})"),
         (labels["posts_published"], fmt_int(s.posts_published)),
         (labels["mean_engagement_rate"], fmt_pct(s.mean_engagement_rate)),
+        (labels["mean_impression_rate"], fmt_pct(s.mean_impression_rate)),
         (labels["best_template"], s.best_template or NONE),
+        (labels["best_category"], s.best_category or NONE),
         (labels["best_weekday"], labels.weekday(s.best_weekday)),
         (labels["best_hour"], labels.hour(s.best_hour)),
     ]
@@ -86,6 +95,40 @@ def _summary(report: Report, labels: Labels) -> Panel:
         body = Group(grid, Text(""), Text(labels["no_data"], style="italic"))
     title = Text(f"{report.workspace_name} — {labels['report_title']}")
     return Panel(body, title=title, title_align="left", box=box.ROUNDED)
+
+
+def _goals(report: Report, labels: Labels) -> RenderableType:
+    """Each goal's status, then where it stands, its paces and projections, one per line."""
+    if not report.goals:
+        return Text(f"{labels['goals']}: {labels['no_goals']}")
+    body = Text()
+    for goal in report.goals:
+        text = goal_lines(goal, labels)
+        if body:
+            body.append("\n")
+        body.append(f"[{text.status_text}] ", style=STATUS_STYLES.get(text.status, "bold"))
+        body.append(text.title, style="bold")
+        for line in text.lines:
+            body.append(f"\n  {line}")
+    return Panel(body, title=labels["goals"], title_align="left", box=box.ROUNDED)
+
+
+STATUS_STYLES = {
+    "reached": "bold green",
+    "on_track": "bold green",
+    "at_risk": "bold yellow",
+    "off_track": "bold red",
+}
+
+
+def _gaps(report: Report, labels: Labels) -> RenderableType:
+    lines = gap_lines(report, labels)
+    if not lines:
+        return Text(f"{labels['data_gaps']}: {labels['gaps_none']}")
+    body = Text(labels["data_gaps"], style="bold")
+    for line in lines:
+        body.append(f"\n- {line}")
+    return body
 
 
 Cell = str | int | Text
@@ -149,10 +192,17 @@ def _buckets(
 ) -> Table | None:
     """One "what works" table; a template key is shown as stored, weekdays and hours in words."""
     rows = [
-        (key_label(b.key), fmt_int(b.posts), fmt_pct(b.mean_rate), fmt_number(b.mean_interactions))
+        (
+            key_label(b.key),
+            fmt_int(b.posts),
+            fmt_pct(b.mean_rate),
+            fmt_number(b.mean_interactions),
+            fmt_pct(b.mean_impression_rate),
+        )
         for b in buckets
     ]
-    columns = [labels[c] for c in (key_column, "posts", "mean_rate", "mean_interactions")]
+    names = (key_column, "posts", "mean_rate", "mean_interactions", "mean_impression_rate")
+    columns = [labels[c] for c in names]
     return _table(f"{labels['what_works']}: {labels[title]}", columns, rows)
 
 
@@ -212,9 +262,16 @@ def _attention(report: Report, labels: Labels) -> list[RenderableType]:
         )
         for a in attention.accounts
     ]
+    shown, total = len(attention.variants), attention.variants_total
+    more = ""
+    if total > shown:
+        more = " (" + labels["showing_newest"].format(shown=shown, total=total) + ")"
     tables = [
         _table(
-            f"{labels['attention']}: {labels[title]}", [labels[n] for n in names], rows, len(names)
+            f"{labels['attention']}: {labels[title]}{more if title == 'problem_posts' else ''}",
+            [labels[n] for n in names],
+            rows,
+            len(names),
         )
         for title, names, rows in (
             ("problem_posts", ("due_at", "state", "account", "template", "error"), variants),
