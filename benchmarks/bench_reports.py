@@ -304,8 +304,8 @@ def measure(url: str, workspace_id: int, start: date, end: date) -> dict[str, fl
     """
     import tracemalloc
 
-    from brandkit.cli.report_cmd import template_categories
     from brandkit.reports import build_report, render_html
+    from brandkit.reports.categories import template_categories
 
     tz, engine, base_mb = ZoneInfo("Asia/Tokyo"), make_engine(url), peak_rss_mb()
     first, after = (datetime.combine(day, datetime.min.time(), tz) for day in (start, end))

@@ -32,6 +32,7 @@ from brandkit.reports import (
     write_csv_dir,
     write_weekly_report,
 )
+from brandkit.reports.categories import template_categories
 from brandkit.reports.markdown import escape
 from brandkit.reports.weekly import previous_week
 from tests.test_reports import END, LATER, START, XSS, Builder, Seeded, jst, likes, seed
@@ -199,3 +200,16 @@ def test_the_weekly_report_file_for_the_worker(engine: Engine, tmp_path: Path) -
     assert "2026-11-16 – 2026-11-22" in html and "<svg" in html
     again = write_weekly_report(engine, seeded.workspace_id, tmp_path / "reports", now=now)
     assert again == path and sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_categories_come_from_front_matter_and_a_user_template_wins(tmp_path: Path) -> None:
+    mine = tmp_path / "templates" / "ja"
+    mine.mkdir(parents=True)
+    (mine / "health_tip.j2").write_text(
+        "---\ntitle: t\ncategory: my_tips\nlanguage: ja\nplatforms: [mastodon]\n---\nx\n",
+        encoding="utf-8",
+    )
+    (mine / "broken.j2").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    found = template_categories([tmp_path / "templates"])
+    assert found["ja/health_tip"] == "my_tips" and found["en/health_tip"] == "health_tip"
+    assert "ja/broken" not in found and len(found) >= 52

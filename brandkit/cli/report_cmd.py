@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -14,11 +12,9 @@ import typer
 from sqlmodel import func, select
 
 from brandkit.cli.state import console, state
-from brandkit.content import TemplateLibrary
-from brandkit.content.frontmatter import parse_template_file
 from brandkit.db.engine import session_scope
 from brandkit.db.models import AccountSnapshot
-from brandkit.errors import BrandkitError, InvalidInputError
+from brandkit.errors import InvalidInputError
 from brandkit.reports import (
     Report,
     build_report,
@@ -30,10 +26,10 @@ from brandkit.reports import (
     write_csv,
     write_csv_dir,
 )
+from brandkit.reports.categories import template_categories
 from brandkit.workspace import current_workspace
 
 FORMATS = ("text", "html", "md", "csv", "json")
-log = logging.getLogger(__name__)
 
 
 def _parse_date(value: str, flag: str) -> date:
@@ -63,23 +59,6 @@ def period_bounds(
     if from_day >= to_day:
         raise InvalidInputError("--from must be before --to")
     return from_day, to_day
-
-
-def template_categories(dirs: Sequence[Path]) -> dict[str, str]:
-    """Template name → category, from the front matter only (compiling 52 templates would cost
-    half a second). A user directory shadows the built-in library, as in ``TemplateLibrary``;
-    a template that does not parse is skipped (``brandkit templates lint`` reports it)."""
-    found: dict[str, str] = {}
-    for directory in TemplateLibrary(dirs).dirs:
-        for path in sorted(directory.glob("*/*.j2")):
-            name = f"{path.parent.name}/{path.stem}"
-            if name in found:
-                continue
-            try:
-                found[name] = parse_template_file(path).category
-            except BrandkitError as exc:
-                log.warning("template %s skipped for categories: %s", name, exc)
-    return found
 
 
 def report(

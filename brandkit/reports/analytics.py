@@ -26,6 +26,7 @@ BucketKey = Literal[
 
 
 def post_stats(conn: Connection, posts: Table) -> list[Row]:
+    """Every published post of the period, oldest first (JSON and CSV list them all)."""
     joined, columns = with_text(posts)
     query = select(*columns).select_from(joined)
     return fetch(conn, query.order_by(posts.c.published_at, posts.c.variant_id))

@@ -56,6 +56,8 @@ class MissingDays:
 
 @dataclass(frozen=True)
 class FollowerDrop:
+    """A day on which an account's count fell past the thresholds, with the counts either side."""
+
     account_id: int
     account_name: str
     day: date
@@ -87,6 +89,9 @@ class Impressions:
 
 @dataclass(frozen=True)
 class DataGaps:
+    """Every gap a report found; false when there is none. Post lists hold the first
+    :data:`LISTED`, the totals count them all."""
+
     missing_days: tuple[MissingDays, ...] = ()
     follower_drops: tuple[FollowerDrop, ...] = ()
     stopped_posts: tuple[PostGap, ...] = ()

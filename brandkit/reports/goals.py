@@ -215,6 +215,7 @@ def add_goal(
 
 
 def remove_goal(engine: Engine, workspace_id: int, goal_id: int) -> None:
+    """Delete a goal of this workspace; another workspace's id is "not found", not removed."""
     with session_scope(engine) as session:
         goal = session.get(Goal, goal_id)
         if goal is None or goal.workspace_id != workspace_id:

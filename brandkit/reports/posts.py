@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import reduce
 from operator import add
 from typing import Any
@@ -118,13 +119,12 @@ def post_rows(scope: Scope, categories: Mapping[str, str], *, detail: bool = Tru
             published_at,
             scope.local.weekday(published_at).label("local_weekday"),
             scope.local.hour(published_at).label("local_hour"),
-            *(latest.c[name] for name in (*COUNTERS, "impressions", "interactions")),
+            *(latest.columns[name].label(name) for name in READING_FIELDS[:-2]),
             func.coalesce(
                 followers_at(account_id, published_at, before=True),
                 followers_at(account_id, published_at, before=False),
             ).label("followers"),
-            latest.c.taken_at.label("metrics_at"),
-            latest.c.peak_interactions,
+            *(latest.columns[name].label(name) for name in READING_FIELDS[-2:]),
             (window_sync.scalar_subquery() if detail else null()).label("window_sync_at"),
             cast(null(), Float).label("engagement_rate"),  # set by rates(), see posts_table
             cast(null(), Float).label("impression_rate"),
@@ -133,7 +133,7 @@ def post_rows(scope: Scope, categories: Mapping[str, str], *, detail: bool = Tru
         .join(Account, account_id == col(Account.id))
         .outerjoin(Slot, col(Slot.id) == col(Post.slot_id))
         .outerjoin(topics, topics.c.post_id == col(Post.id))
-        .outerjoin(latest, latest.c.variant_id == col(Variant.id))
+        .outerjoin(latest.table, latest.on)
         .where(*published(scope))
     )
 
@@ -162,29 +162,41 @@ def published(scope: Scope) -> list[ColumnElement[bool]]:
     return [*scope.accounts(), col(Variant.state) == PUBLISHED, scope.during(published_at)]
 
 
-def _latest_readings(scope: Scope) -> Subquery:
+READING_FIELDS = (*COUNTERS, "impressions", "interactions", "metrics_at", "peak_interactions")
+
+
+@dataclass(frozen=True)
+class Latest:
+    """Where each post's newest reading comes from: what to join, on what, and its columns."""
+
+    table: Any
+    on: ColumnElement[bool]
+    columns: dict[str, Any]
+
+
+def _latest_readings(scope: Scope) -> Latest:
     """Each published variant's newest metrics reading, and its highest interactions ever.
 
     Written per database, like local time: PostgreSQL does best with one pass of window
     functions over the period's readings (a lookup per post in a join condition makes it hash
-    every reading in the database), SQLite with an index lookup per post (its window plan scans
-    every reading). Both return the same columns.
+    every reading in the database), SQLite with two index lookups per post (its window plan
+    scans every reading, and a subquery of lookups doubles the work). Same columns either way.
     """
     if scope.local.dialect == "postgresql":
         return _latest_by_window(scope)
-    return _latest_by_lookup(scope)
+    return _latest_by_lookup()
 
 
-def _latest_by_window(scope: Scope) -> Subquery:
+def _latest_by_window(scope: Scope) -> Latest:
     interactions = interactions_of(PostMetrics)
     variant_id = col(PostMetrics.variant_id)
     newest_first = (col(PostMetrics.taken_at).desc(), col(PostMetrics.id).desc())
-    readings = (
+    ranked = (
         select(
             variant_id,
             *(col(getattr(PostMetrics, name)) for name in (*COUNTERS, "impressions")),
             interactions.label("interactions"),
-            col(PostMetrics.taken_at),
+            col(PostMetrics.taken_at).label("metrics_at"),
             func.row_number().over(partition_by=variant_id, order_by=newest_first).label("rank"),
             func.max(interactions).over(partition_by=variant_id).label("peak_interactions"),
         )
@@ -193,10 +205,12 @@ def _latest_by_window(scope: Scope) -> Subquery:
         .where(*published(scope))
         .subquery("readings")
     )
-    return select(readings).where(readings.c.rank == 1).subquery("latest")
+    newest = select(ranked).where(ranked.c.rank == 1).subquery("latest")
+    columns = {name: newest.c[name] for name in READING_FIELDS}
+    return Latest(newest, newest.c.variant_id == col(Variant.id), columns)
 
 
-def _latest_by_lookup(scope: Scope) -> Subquery:
+def _latest_by_lookup() -> Latest:
     of_variant = col(PostMetrics.variant_id) == col(Variant.id)
     newest = (
         select(col(PostMetrics.id))
@@ -206,28 +220,16 @@ def _latest_by_lookup(scope: Scope) -> Subquery:
         .scalar_subquery()
     )
     peak = select(func.max(interactions_of(PostMetrics))).where(of_variant).scalar_subquery()
-    ids = (
-        select(
-            col(Variant.id).label("variant_id"),
-            newest.label("metrics_id"),
-            peak.label("peak_interactions"),
-        )
-        .join(Account, col(Account.id) == col(Variant.account_id))
-        .where(*published(scope))
-        .subquery("newest")
-    )
     metrics = aliased(PostMetrics)
-    return (
-        select(
-            ids.c.variant_id,
-            *(col(getattr(metrics, name)) for name in (*COUNTERS, "impressions")),
-            interactions_of(metrics).label("interactions"),
-            col(metrics.taken_at),
-            ids.c.peak_interactions,
-        )
-        .join(metrics, col(metrics.id) == ids.c.metrics_id)
-        .subquery("latest")
-    )
+    columns: dict[str, Any] = {
+        name: col(getattr(metrics, name)) for name in (*COUNTERS, "impressions")
+    }
+    columns |= {
+        "interactions": interactions_of(metrics),
+        "metrics_at": col(metrics.taken_at),
+        "peak_interactions": peak,
+    }
+    return Latest(metrics, col(metrics.id) == newest, columns)
 
 
 def _category(categories: Mapping[str, str]) -> ColumnElement[str | None]:

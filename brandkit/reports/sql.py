@@ -105,6 +105,7 @@ class WorkspaceInfo:
 
 
 def load_workspace(conn: Connection, workspace_id: int) -> WorkspaceInfo:
+    """The workspace row, with its zone resolved (a bad zone is a configuration error)."""
     row = conn.execute(
         select(col(Workspace.name), col(Workspace.timezone), col(Workspace.locale)).where(
             col(Workspace.id) == workspace_id

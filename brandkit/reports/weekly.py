@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from brandkit.reports.build import build_report
+from brandkit.reports.categories import template_categories
 from brandkit.reports.html import render_html
 from brandkit.reports.sql import load_workspace
 
@@ -34,14 +35,13 @@ def write_weekly_report(
     folder: Path,
     *,
     now: datetime,
-    categories: Mapping[str, str] | None = None,
+    template_dirs: Sequence[Path] = (),
     profile: str | None = None,
 ) -> Path:
     """Write the previous local week's HTML report into ``folder`` (created) and return its path.
 
-    ``now`` is the worker's clock (aware); ``categories`` as for
-    :func:`~brandkit.reports.build.build_report` (``brandkit.cli.report_cmd.template_categories``
-    reads them from the template library).
+    ``now`` is the worker's clock (aware); ``template_dirs`` are ``settings.template_dirs``, for
+    the templates' categories; ``profile`` limits it to one doctor (the file name says so).
     """
     with engine.connect() as conn:
         tz = load_workspace(conn, workspace_id).tz
@@ -52,7 +52,7 @@ def write_weekly_report(
         start=datetime.combine(first, time(0), tz),
         end=datetime.combine(after, time(0), tz),
         profile=profile,
-        categories=categories,
+        categories=template_categories(template_dirs),
         with_posts=False,
         now=now,
     )
