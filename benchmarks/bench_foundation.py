@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+from loopback import free_port, wait_for
 from sqlmodel import select
 
 from brandkit.content import TemplateLibrary
@@ -34,28 +33,11 @@ from brandkit.publishing.worker import Worker
 from brandkit.workspace import add_account, build_runtime, init_workspace
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_demo(weeks: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         summary = asyncio.run(run_demo(Path(tmp) / "demo", weeks=weeks, seed=0))
         return time.perf_counter() - started, summary.states.get("published", 0)
-
-
-def wait_for(url: str, deadline_s: float = 15.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise SystemExit(f"sandbox did not start at {url}")
 
 
 async def publish_all(home: Path, base_url: str, posts: int) -> tuple[float, int]:
@@ -131,7 +113,7 @@ def main() -> None:
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        wait_for(f"{base_url}/api/v2/instance")
+        wait_for(f"{base_url}/api/v2/instance", deadline_s=15.0)
         with tempfile.TemporaryDirectory() as tmp:
             seconds, published = asyncio.run(publish_all(Path(tmp), base_url, args.posts))
         rows.append(

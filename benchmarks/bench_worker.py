@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import os
 import pickle
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,10 +36,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 from apscheduler.job import Job
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.util import datetime_to_utc_timestamp
+from loopback import free_port, wait_for
 from sqlalchemy import Engine, insert, select
 from sqlmodel import col
 from sqlmodel import select as select_rows
@@ -58,23 +57,6 @@ from brandkit.workspace import add_account, build_runtime, init_workspace
 START_UP_TARGET_S = 3.0
 P99_TARGET_S = 2.0
 DEADLINE_S = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, deadline_s: float = 20.0) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        try:
-            httpx.get(url, timeout=0.5)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise SystemExit(f"sandbox did not start at {url}")
 
 
 @dataclass(frozen=True)
@@ -288,7 +270,7 @@ def main() -> None:
     worker: WorkerProcess | None = None
     try:
         base_url = f"http://127.0.0.1:{port}"
-        wait_for(f"{base_url}/api/v2/instance")
+        wait_for(f"{base_url}/api/v2/instance", deadline_s=20.0)
         with tempfile.TemporaryDirectory() as tmp:
             home = Path(tmp)
             _, engine = init_workspace(home, name="bench", database_url=args.database_url)
