@@ -43,7 +43,13 @@ class World:
         return Worker(self.runtime, poll_seconds=1)
 
     def approve(
-        self, text: str, accounts: Sequence[str], due: datetime, *, override: str | None = None
+        self,
+        text: str,
+        accounts: Sequence[str],
+        due: datetime,
+        *,
+        override: str | None = None,
+        image_url: str | None = None,
     ) -> list[int]:
         """Draft a text post for ``accounts`` and approve it; returns the variant ids."""
         with session_scope(self.engine) as session:
@@ -59,6 +65,7 @@ class World:
                 scheduled_at=due,
                 now=self.clock.now(),
                 text=text,
+                image_url=image_url,
             )
             assert post.id is not None
             ids = approve_post(

@@ -29,6 +29,7 @@ from brandkit.errors import (
     RejectedError,
     TransientError,
 )
+from brandkit.platforms.api import NO_RETRY, ConnectorContext
 from brandkit.platforms.base import (
     Connector,
     Credentials,
@@ -130,8 +131,13 @@ def server() -> FakeMastodon:
 @pytest.fixture
 async def connector(server: FakeMastodon) -> AsyncIterator[MastodonConnector]:
     async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
+        # one attempt per call: these tests pin down how each failure is classified; the
+        # shared retry pipeline has its own tests (tests/test_platform_api.py)
         conn = MastodonConnector(
-            client=client, base_url=BASE_URL + "/", credentials=Credentials(token=TOKEN)
+            client=client,
+            base_url=BASE_URL + "/",
+            credentials=Credentials(token=TOKEN),
+            context=ConnectorContext(retry=NO_RETRY),
         )
         yield conn
         await conn.aclose()

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import typer
 from sqlmodel import Session, col, select
 
@@ -75,6 +76,16 @@ def _variant_rows(session: Session, post_id: int, tz: ZoneInfo) -> list[dict[str
     return rows
 
 
+def _is_public_https_url(value: str) -> bool:
+    """An https URL with a dotted host name (the platform's servers must be able to fetch it)."""
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        return False
+    host = url.host
+    return url.scheme == "https" and "." in host and host not in {"127.0.0.1"} and bool(url.path)
+
+
 @app.command("new")
 def new(
     ctx: typer.Context,
@@ -85,15 +96,24 @@ def new(
         str | None, typer.Option(help="The post's text, instead of a template.")
     ] = None,
     var: Annotated[list[str] | None, typer.Option("--var", help="KEY=VALUE (repeatable).")] = None,
+    image_url: Annotated[
+        str | None,
+        typer.Option(help="Public https URL of an image (Instagram needs one; others ignore it)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Draft a one-off post from a template or a text.
+    """Draft a one-off post from a template or a text, optionally with an image by URL.
 
     Example: brandkit posts new --template ja/health_tip --var topic=睡眠 --account dr-yamada \\
     --at "2026-12-01 12:30"
     """
     if (template is None) == (text is None):
         raise InvalidInputError("give exactly one of --template and --text")
+    if image_url is not None and not _is_public_https_url(image_url):
+        raise InvalidInputError(
+            f"--image-url {image_url!r} is not a public https URL",
+            hint="the platform fetches the image itself, so give an https:// address it can reach",
+        )
     st = state(ctx)
     settings = st.settings()
     now = datetime.now(UTC)
@@ -110,6 +130,7 @@ def new(
             template_name=template,
             text=text,
             variables=parse_vars(var),
+            image_url=image_url,
         )
         assert post.id is not None
         rows = _variant_rows(session, post.id, settings.tz)
@@ -205,6 +226,7 @@ def show(
             "variables": post.variables,
             "approved_by": post.approved_by,
             "override": post.lint_override_reason,
+            "image_url": post.image_url,
             "variants": _variant_rows(session, post_id, tz),
         }
     if as_json:
@@ -214,6 +236,8 @@ def show(
         f"[bold]Post {post_id}[/] ({data['state']}) at {local(post.scheduled_at, tz)}"
         f" — {data['template'] or 'text'}"
     )
+    if post.image_url:
+        console.print(f"image: {post.image_url}", markup=False)
     for v in data["variants"]:
         console.rule(f"{v['account']} ({v['platform']}): {v['state']}")
         console.print(v["text"], markup=False, highlight=False)

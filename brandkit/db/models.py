@@ -145,6 +145,8 @@ class Post(SQLModel, table=True):
     approved_by: str | None = None
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     lint_override_reason: str | None = None
+    # a public https URL of the post's image; Instagram cannot publish without one
+    image_url: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -66,6 +66,7 @@ def draft_post(
     text: str | None = None,
     variables: Mapping[str, Any] | None = None,
     slot_id: int | None = None,
+    image_url: str | None = None,
 ) -> Post:
     """Create a draft post; rendering or checking problems raise before anything is written."""
     if (template_name is None) == (text is None):
@@ -96,6 +97,7 @@ def draft_post(
         variables=variables,
         language=language,
         scheduled_at=scheduled_at,
+        image_url=image_url,
         created_at=now,
         updated_at=now,
     )
@@ -105,7 +107,12 @@ def draft_post(
     allowlist = own_details(workspace, profile)
     for account, body in rendered:
         length, findings = check_variant(
-            body, platform=account.platform, language=language, template=template, allow=allowlist
+            body,
+            platform=account.platform,
+            language=language,
+            template=template,
+            allow=allowlist,
+            has_image=image_url is not None,
         )
         assert account.id is not None
         session.add(

@@ -2,9 +2,11 @@
 
 A connector is as small as an httpx transport: five coroutines and a few class attributes that
 describe what the platform can do. It receives an ``httpx.AsyncClient`` (tests inject one with
-``httpx.MockTransport``), a base URL and the decrypted credentials, and maps HTTP failures to
-``brandkit.errors`` with ``raise … from exc``. It knows nothing about post states: the publisher
-decides what a failure means for a variant.
+``httpx.MockTransport``), a base URL, the decrypted credentials and an optional
+:class:`~brandkit.platforms.api.ConnectorContext` (clock, shared rate-limit book, retry policy,
+credential store), and sends every request through an :class:`~brandkit.platforms.api.ApiSession`,
+which owns waiting, retrying, token refresh and redaction for all platforms alike. It knows
+nothing about post states: the publisher decides what a failure means for a variant.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from datetime import datetime
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 import httpx
 
 from brandkit.errors import UnknownPlatformError
+
+if TYPE_CHECKING:
+    from brandkit.platforms.api import ConnectorContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,21 +82,46 @@ class Credentials:
     def __repr__(self) -> str:
         return "Credentials(token='***')"
 
+    def get(self, key: str) -> str | None:
+        """One extra value (``refresh_token``, ``expires_at``, ``user_id``…), or ``None``."""
+        value = self.extra.get(key)
+        return value if value else None
+
+    def with_updates(self, token: str | None = None, **extra: str | None) -> Credentials:
+        """A copy with a new token and/or extras; an extra set to ``None`` is dropped."""
+        merged = {**self.extra, **{k: v for k, v in extra.items() if v is not None}}
+        for key in [k for k, v in extra.items() if v is None]:
+            merged.pop(key, None)
+        return Credentials(token=token if token is not None else self.token, extra=merged)
+
 
 @runtime_checkable
 class Connector(Protocol):
     """One platform account, spoken to over the platform's HTTP API."""
 
     platform: ClassVar[str]
+    #: False for a metrics-only platform (YouTube) or one that needs an image (Instagram).
     can_publish_text: ClassVar[bool]
     max_length: ClassVar[int]
     metrics_fields: ClassVar[frozenset[str]]
+    #: True when a resend with the same key cannot create a second post.
     supports_idempotency_key: ClassVar[bool]
+    #: True when ``publish`` takes ``image_url`` (a public URL the platform fetches itself).
+    accepts_image_url: ClassVar[bool]
 
-    last_rate_limit: RateLimit | None
+    @property
+    def last_rate_limit(self) -> RateLimit | None:
+        """What the platform last said about this account's rate-limit bucket."""
+        ...
 
-    async def publish(self, text: str, *, idempotency_key: str) -> PublishResult:
-        """Post ``text``. Raise ``OutcomeUnknownError`` when it may or may not have gone out."""
+    async def publish(
+        self, text: str, *, idempotency_key: str, image_url: str | None = None
+    ) -> PublishResult:
+        """Post ``text`` (with the image at public ``image_url`` where the platform takes one).
+
+        Raise ``OutcomeUnknownError`` when it may or may not have gone out, ``RejectedError``
+        when the platform cannot take this kind of post at all (saying why).
+        """
         ...
 
     async def fetch_profile(self) -> ProfileCounts:
@@ -116,13 +146,29 @@ class Connector(Protocol):
 class ConnectorFactory(Protocol):
     """How a connector class is constructed; every connector's ``__init__`` has this shape."""
 
+    default_base_url: str | None
+    can_publish_text: bool
+    accepts_image_url: bool
+
     def __call__(
-        self, *, client: httpx.AsyncClient, base_url: str, credentials: Credentials
+        self,
+        *,
+        client: httpx.AsyncClient,
+        base_url: str,
+        credentials: Credentials,
+        context: ConnectorContext | None = None,
     ) -> Connector: ...
 
 
 _BUILTIN: dict[str, str] = {
+    "bluesky": "brandkit.platforms.bluesky:BlueskyConnector",
+    "facebook": "brandkit.platforms.facebook:FacebookPageConnector",
+    "instagram": "brandkit.platforms.instagram:InstagramConnector",
+    "linkedin": "brandkit.platforms.linkedin:LinkedInConnector",
     "mastodon": "brandkit.platforms.mastodon:MastodonConnector",
+    "threads": "brandkit.platforms.threads:ThreadsConnector",
+    "x": "brandkit.platforms.x:XConnector",
+    "youtube": "brandkit.platforms.youtube:YouTubeConnector",
 }
 _ENTRY_POINT_GROUP = "brandkit.platforms"
 
@@ -152,7 +198,13 @@ def get_connector_class(platform: str) -> ConnectorFactory:
 
 
 def create_connector(
-    platform: str, *, client: httpx.AsyncClient, base_url: str, credentials: Credentials
+    platform: str,
+    *,
+    client: httpx.AsyncClient,
+    base_url: str,
+    credentials: Credentials,
+    context: ConnectorContext | None = None,
 ) -> Connector:
     """Build the connector for ``platform`` around an injected HTTP client."""
-    return get_connector_class(platform)(client=client, base_url=base_url, credentials=credentials)
+    cls = get_connector_class(platform)
+    return cls(client=client, base_url=base_url, credentials=credentials, context=context)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -32,7 +32,9 @@ from urllib.parse import quote
 
 import httpx
 
-from brandkit.platforms import http
+from brandkit.errors import RejectedError
+from brandkit.platforms import fields, http
+from brandkit.platforms.api import ApiSession, ConnectorContext
 from brandkit.platforms.base import (
     Credentials,
     PostStats,
@@ -40,6 +42,7 @@ from brandkit.platforms.base import (
     PublishResult,
     RateLimit,
 )
+from brandkit.platforms.fields import Shape
 
 logger = logging.getLogger(__name__)
 
@@ -116,71 +119,30 @@ def comparable_text(text: str) -> str:
     return " ".join(text.split())
 
 
-class _Shape(ValueError):
-    """A field the Mastodon docs promise is missing or has the wrong type."""
-
-
-def _str(obj: Mapping[str, object], key: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise _Shape(f"{key!r} is missing or not a string")
-    return value
-
-
-def _opt_str(obj: Mapping[str, object], key: str) -> str | None:
-    value = obj.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _opt_int(obj: Mapping[str, object], key: str) -> int | None:
-    value = obj.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _int(obj: Mapping[str, object], key: str) -> int:
-    value = _opt_int(obj, key)
-    if value is None:
-        raise _Shape(f"{key!r} is missing or not an integer")
-    return value
-
-
-def _time(obj: Mapping[str, object], key: str) -> datetime:
-    value = http.parse_iso8601(obj.get(key))
-    if value is None:
-        raise _Shape(f"{key!r} is missing or not an ISO 8601 datetime")
-    return value
-
-
-def _mapping(value: object, what: str) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise _Shape(f"{what} is not a JSON object")
-    return value
-
-
 def _post_stats(value: object) -> PostStats:
     """A Status entity as :class:`PostStats`."""
-    status = _mapping(value, "status")
+    status = fields.mapping(value, "status")
     return PostStats(
-        remote_id=_str(status, "id"),
-        created_at=_time(status, "created_at"),
-        url=_opt_str(status, "url"),
-        likes=_int(status, "favourites_count"),
-        reposts=_int(status, "reblogs_count"),
-        replies=_int(status, "replies_count"),
-        quotes=_opt_int(status, "quotes_count"),
-        text=html_to_text(_opt_str(status, "content") or ""),
+        remote_id=fields.string(status, "id"),
+        created_at=fields.timestamp(status, "created_at"),
+        url=fields.opt_string(status, "url"),
+        likes=fields.integer(status, "favourites_count"),
+        reposts=fields.integer(status, "reblogs_count"),
+        replies=fields.integer(status, "replies_count"),
+        quotes=fields.opt_int(status, "quotes_count"),
+        text=html_to_text(fields.opt_string(status, "content") or ""),
     )
 
 
 def _profile_counts(value: object) -> ProfileCounts:
     """A CredentialAccount entity as :class:`ProfileCounts`."""
-    account = _mapping(value, "account")
+    account = fields.mapping(value, "account")
     return ProfileCounts(
-        remote_id=_str(account, "id"),
-        handle=_str(account, "acct"),
-        followers=_int(account, "followers_count"),
-        following=_opt_int(account, "following_count"),
-        posts_count=_opt_int(account, "statuses_count"),
+        remote_id=fields.string(account, "id"),
+        handle=fields.string(account, "acct"),
+        followers=fields.integer(account, "followers_count"),
+        following=fields.opt_int(account, "following_count"),
+        posts_count=fields.opt_int(account, "statuses_count"),
     )
 
 
@@ -204,24 +166,47 @@ class MastodonConnector:
     max_length: ClassVar[int] = 500
     metrics_fields: ClassVar[frozenset[str]] = frozenset({"likes", "reposts", "replies", "quotes"})
     supports_idempotency_key: ClassVar[bool] = True
+    accepts_image_url: ClassVar[bool] = False
+    default_base_url: ClassVar[str | None] = None  # every instance is its own server
 
     def __init__(
-        self, *, client: httpx.AsyncClient, base_url: str, credentials: Credentials
+        self,
+        *,
+        client: httpx.AsyncClient,
+        base_url: str,
+        credentials: Credentials,
+        context: ConnectorContext | None = None,
     ) -> None:
-        self._client = client
-        self._base_url = base_url.rstrip("/")
-        self._credentials = credentials
+        self._session = ApiSession(
+            platform=self.platform,
+            client=client,
+            base_url=base_url,
+            credentials=credentials,
+            context=context,
+        )
         self._account_id: str | None = None
-        self.last_rate_limit: RateLimit | None = None
 
     def __repr__(self) -> str:
-        return f"MastodonConnector(base_url={self._base_url!r}, credentials={self._credentials!r})"
+        return f"MastodonConnector({self._session!r})"
 
-    async def publish(self, text: str, *, idempotency_key: str) -> PublishResult:
+    @property
+    def last_rate_limit(self) -> RateLimit | None:
+        return self._session.last_rate_limit
+
+    async def publish(
+        self, text: str, *, idempotency_key: str, image_url: str | None = None
+    ) -> PublishResult:
         """Post ``text`` publicly; the ``Idempotency-Key`` makes a resend within the hour harmless.
 
         Any failure after the request may have reached the server is ``OutcomeUnknownError``.
+        Mastodon attaches only media uploaded to the instance first, not images by URL.
         """
+        if image_url is not None:
+            raise RejectedError(
+                "Mastodon attaches uploaded media only, not an image by URL",
+                platform=self.platform,
+                hint="post the text alone on Mastodon, or attach the image on the instance",
+            )
         call = self._call("publish", is_publish=True)
         response = await self._request(
             "POST",
@@ -313,7 +298,7 @@ class MastodonConnector:
             params = None  # the link already carries the query
 
     def _call(self, action: str, *, is_publish: bool = False) -> http.Call:
-        return http.Call(self.platform, action, (self._credentials.token,), is_publish)
+        return self._session.call(action, is_publish=is_publish)
 
     async def _request(
         self,
@@ -325,39 +310,16 @@ class MastodonConnector:
         data: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """One request with the token; records rate limits, then raises for a failed status."""
-        url = path_or_url if isinstance(path_or_url, httpx.URL) else self._base_url + path_or_url
-        request = self._client.build_request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers={
-                "Authorization": f"Bearer {self._credentials.token}",
-                "Accept": "application/json",
-                **(headers or {}),
-            },
+        """One request through the shared session (rate-limit waits, retries of safe failures)."""
+        return await self._session.request(
+            method, path_or_url, call, params=params, data=data, headers=headers
         )
-        response = await http.send(self._client, request, call)
-        logger.debug("mastodon %s %s -> %s", method, request.url.path, response.status_code)
-        limits = http.rate_limit_from_headers(response.headers)
-        if limits is not None:
-            self.last_rate_limit = limits
-        http.raise_for_status(response, call, reset_at=limits.reset_at if limits else None)
-        return response
 
-    @staticmethod
-    def _parse(response: httpx.Response, parse: Callable[[object], T], call: http.Call) -> T:
-        """Decode the JSON body and read it with ``parse``; an unexpected shape is an error."""
-        data = http.json_body(response, call)
-        try:
-            return parse(data)
-        except _Shape as exc:
-            raise http.malformed(response, str(exc), call) from exc
+    _parse = staticmethod(ApiSession.parse)
 
 
 def _status_list(value: object) -> list[PostStats]:
     """An array of Status entities (boosts are already excluded by ``exclude_reblogs``)."""
     if not isinstance(value, list):
-        raise _Shape("expected a JSON array of statuses")
+        raise Shape("expected a JSON array of statuses")
     return [_post_stats(item) for item in value]

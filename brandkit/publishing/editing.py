@@ -83,6 +83,7 @@ def edit_post(
             language=post.language,
             template=template,
             allow=own_details(workspace, profile),
+            has_image=post.image_url is not None,
         )
         if variant.state != S.DRAFT:
             if variant.state in (S.APPROVED, S.SCHEDULED):

@@ -72,6 +72,7 @@ class Claim:
     attempt: int
     started_at: datetime
     account: Account
+    image_url: str | None = None
 
 
 async def publish_job(variant_id: int, *, runtime: Runtime | None = None) -> None:
@@ -161,8 +162,15 @@ def _claim_due(
         attempts=variant.attempts + 1,
         attempt_started_at=now,
     )
+    post = session.get(Post, variant.post_id)
     return Claim(
-        variant.id, variant.text, variant.idempotency_key, variant.attempts + 1, now, account
+        variant.id,
+        variant.text,
+        variant.idempotency_key,
+        variant.attempts + 1,
+        now,
+        account,
+        post.image_url if post else None,
     )
 
 
@@ -298,6 +306,7 @@ class PublishPass:
                         row.attempts + 1,
                         now,
                         self._accounts[row.account_id],
+                        row.image_url,
                     )
                     self._decided[vid] = S.PUBLISHING
         for vid, due in early:  # fired early: put it back on time, after the commit
@@ -339,9 +348,21 @@ def _prepared_statements() -> tuple[Select[Any], Update, Update]:
     assert can_transition(S.SCHEDULED, S.PUBLISHING)
     assert can_transition(S.PUBLISHING, S.PUBLISHED)
     v: Table = Variant.__table__  # type: ignore[attr-defined]
-    rows = sql_select(
-        v.c.id, v.c.state, v.c.due_at, v.c.attempts, v.c.text, v.c.idempotency_key, v.c.account_id
-    ).where(v.c.id.in_(bindparam("ids", expanding=True)))
+    p: Table = Post.__table__  # type: ignore[attr-defined]
+    rows = (
+        sql_select(
+            v.c.id,
+            v.c.state,
+            v.c.due_at,
+            v.c.attempts,
+            v.c.text,
+            v.c.idempotency_key,
+            v.c.account_id,
+            p.c.image_url,
+        )
+        .join(p, p.c.id == v.c.post_id)
+        .where(v.c.id.in_(bindparam("ids", expanding=True)))
+    )
     claim = (
         v.update()
         .where(v.c.id.in_(bindparam("ids", expanding=True)), v.c.state == S.SCHEDULED.value)
@@ -401,7 +422,12 @@ async def _send(runtime: Runtime, claim: Claim) -> str:
     connector: Connector | None = None
     try:
         connector = _connector(runtime, claim.account)
-        result = await connector.publish(claim.text, idempotency_key=claim.idempotency_key)
+        if claim.image_url and getattr(connector, "accepts_image_url", False):
+            result = await connector.publish(
+                claim.text, idempotency_key=claim.idempotency_key, image_url=claim.image_url
+            )
+        else:
+            result = await connector.publish(claim.text, idempotency_key=claim.idempotency_key)
     except OutcomeUnknownError as exc:
         delay = _settle_delay_for(connector) if connector else SETTLE_DELAY
         return _unconfirmed(runtime, claim.variant_id, S.PUBLISHING, str(exc), delay)
