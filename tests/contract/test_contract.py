@@ -26,7 +26,7 @@ from brandkit.errors import (
     RejectedError,
 )
 from brandkit.platforms.api import ConnectorContext, RateLimitBook, RetryPolicy
-from brandkit.platforms.base import Connector, Credentials, create_connector
+from brandkit.platforms.base import Connector, Credentials, PublishResult, create_connector
 from tests.contract import fakes
 from tests.contract.fake import START, FakePlatform
 
@@ -89,7 +89,7 @@ class Harness:
             ),
         )
 
-    async def publish(self, connector: Connector, text: str, key: str = "key-1") -> object:
+    async def publish(self, connector: Connector, text: str, key: str = "key-1") -> PublishResult:
         image = IMAGE if self.fake.needs_image else None
         return await connector.publish(text, idempotency_key=key, image_url=image)
 
@@ -278,28 +278,23 @@ async def test_no_secret_reaches_a_log_line_or_an_error(
 ) -> None:
     fake = harness.fake
     caplog.set_level(logging.DEBUG)
-    secrets = [
-        fake.TOKEN,
-        *(
-            v
-            for k, v in fake.credential_extra(expired=False).items()
-            if "token" in k or "secret" in k
-        ),
-    ]
-    messages: list[str] = []
+    extra = fake.credential_extra(expired=False)
+    secrets = [fake.TOKEN, *(v for k, v in extra.items() if "token" in k or "secret" in k)]
     fake.fail_next("profile", lambda r: fake.unauthorized(), times=10)
     fake.fail_next("metrics", lambda r: fake.server_error(), times=10)
     connector = harness.connector(retry=RetryPolicy(attempts=2, max_wait=60.0))
-    for action in (connector.fetch_profile(),):
-        try:
-            await action
-        except PlatformError as exc:
-            messages += [str(exc), exc.body or "", repr(exc)]
-    try:
+    raised: list[PlatformError] = []
+    with pytest.raises(PlatformError) as first:
+        await connector.fetch_profile()
+    raised.append(first.value)
+    fake.faults.clear()
+    fake.fail_next("metrics", lambda r: fake.server_error(), times=10)
+    with pytest.raises(PlatformError) as second:
         async for _ in connector.fetch_post_metrics():
             pass
-    except PlatformError as exc:
-        messages += [str(exc), exc.body or ""]
-    text = "\n".join(messages + [r.getMessage() for r in caplog.records])
+    raised.append(second.value)
+
+    shown = [f"{e} {e.body} {e.hint} {e!r}" for e in raised]
+    text = "\n".join(shown + [r.getMessage() for r in caplog.records])
     for secret in secrets:
         assert secret not in text
