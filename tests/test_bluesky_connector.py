@@ -39,14 +39,10 @@ from brandkit.platforms.base import (
     RateLimit,
     create_connector,
 )
-from brandkit.platforms.bluesky import (
-    BlueskyConnector,
-    build_facets,
-    jwt_expiry,
-    mention_handles,
-    post_languages,
-    record_key,
-)
+from brandkit.platforms.bluesky import BlueskyConnector
+from brandkit.platforms.bluesky_richtext import build_facets, mention_handles, post_languages
+from brandkit.platforms.bluesky_session import jwt_expiry
+from brandkit.platforms.bluesky_xrpc import record_key
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bluesky"
 BASE_URL = "https://pds.sakura-clinic.example"
