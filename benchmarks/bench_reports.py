@@ -1,7 +1,7 @@
 """Report speed: the full HTML report on a large synthetic workspace, on SQLite and PostgreSQL.
 
 Run:  python benchmarks/bench_reports.py [--sizes 25 50 100] [--backends sqlite postgresql]
-          [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+          [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test] [--profile 30]
 
 At 100 % the workspace has 100 accounts with two years of hourly follower snapshots (1.75 million
 rows, with planted outages and one follower purge) and 50,000 posts with five metric readings
@@ -16,6 +16,8 @@ building and rendering (``tracemalloc``, a separate fourth run), the process's p
 over all four runs (``VmHWM``, which is ``getrusage``'s ``ru_maxrss`` without what Linux carries
 over from the parent; see :func:`peak_rss_mb`: interpreter, libraries, SQLite's page cache and
 the driver's buffers included) and that peak before the first report ("base": the imports).
+``--profile N`` runs the whole-history report once more under ``cProfile`` and prints its N
+most expensive calls (cumulative time) after each such line.
 """
 
 from __future__ import annotations
@@ -296,11 +298,14 @@ def _metrics(
                    quotes, int(total * 0.1), views)  # fmt: skip
 
 
-def measure(url: str, workspace_id: int, start: date, end: date) -> dict[str, float]:
+def measure(
+    url: str, workspace_id: int, start: date, end: date, profile: int = 0
+) -> dict[str, float]:
     """Time, Python peak and process peak of the HTML report; run in a fresh process.
 
     Each run does what ``brandkit report --format html`` does after start-up: read the template
-    categories, build the report without the per-post list, render the page.
+    categories, build the report without the per-post list, render the page. With ``profile``,
+    one more run under ``cProfile`` prints its most expensive calls to stderr.
     """
     import tracemalloc
 
@@ -323,7 +328,15 @@ def measure(url: str, workspace_id: int, start: date, end: date) -> dict[str, fl
     once()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return {"seconds": seconds, "python_mb": peak, "rss_mb": peak_rss_mb(), "base_mb": base_mb}
+    rss_mb = peak_rss_mb()
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(once)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(profile)
+    return {"seconds": seconds, "python_mb": peak, "rss_mb": rss_mb, "base_mb": base_mb}
 
 
 def peak_rss_mb() -> float:
@@ -345,11 +358,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child(url: str, workspace_id: int, start: date, end: date) -> dict[str, float]:
+def _child(
+    url: str, workspace_id: int, start: date, end: date, profile: int = 0
+) -> tuple[dict[str, float], str]:
+    """The measurements of a fresh process, and its profile (``profile`` > 0) as text."""
     args = [sys.executable, __file__, "--measure", url, str(workspace_id), str(start), str(end)]
-    found = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    result: dict[str, float] = json.loads(found.strip().splitlines()[-1])
-    return result
+    done = subprocess.run(
+        [*args, "--profile", str(profile)], check=True, capture_output=True, text=True
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result, done.stderr if profile else ""
 
 
 @contextmanager
@@ -370,8 +388,9 @@ def database(backend: str, percent: int, pg_base: str, tmp: Path) -> Iterator[st
         admin.dispose()
 
 
-def run_size(backend: str, scale: Scale, pg_base: str, tmp: Path) -> None:
-    """Build one database, measure the month and the whole-history report, print two lines."""
+def run_size(backend: str, scale: Scale, pg_base: str, tmp: Path, profile: int = 0) -> None:
+    """Build one database, measure the month and the whole-history report, print two lines
+    (and the whole-history report's profile, with ``profile``)."""
     with database(backend, scale.percent, pg_base, tmp) as url:
         engine = make_engine(url)
         upgrade(engine)
@@ -383,13 +402,16 @@ def run_size(backend: str, scale: Scale, pg_base: str, tmp: Path) -> None:
             date(2026, 12, 1),
         )
         for label, start in (("month", date(2026, 11, 1)), (f"{scale.days} d", first)):
-            found = _child(url, data.workspace_id, start, after)
+            whole = start == first
+            found, profiled = _child(url, data.workspace_id, start, after, profile * whole)
             print(
                 f"{backend:<10} {scale.percent:>4}% {data.snapshots:>10,} {data.posts:>7,} "
                 f"{data.seconds:>7.1f} {label:>8} {found['seconds']:>7.2f} "
                 f"{found['python_mb']:>7.1f} {found['rss_mb']:>7.1f} {found['base_mb']:>7.1f}",
                 flush=True,
             )
+            if profiled:
+                print(profiled, flush=True)
 
 
 def main() -> None:
@@ -399,11 +421,19 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N most expensive calls of the whole-history report (cProfile)",
+    )
     parser.add_argument("--measure", nargs=4, metavar=("URL", "WORKSPACE", "FROM", "TO"))
     args = parser.parse_args()
     if args.measure:
         url, workspace, first, after = args.measure
-        found = measure(url, int(workspace), date.fromisoformat(first), date.fromisoformat(after))
+        days = date.fromisoformat(first), date.fromisoformat(after)
+        found = measure(url, int(workspace), *days, profile=args.profile)
         print(json.dumps(found))
         return
     print(
@@ -413,7 +443,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends:
             for percent in args.sizes:
-                run_size(backend, Scale(percent), args.database_url, Path(tmp))
+                run_size(backend, Scale(percent), args.database_url, Path(tmp), args.profile)
 
 
 if __name__ == "__main__":

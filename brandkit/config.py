@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from brandkit.calendar_config import CalendarEntry, parse_calendar
+from brandkit.calendar_config import CalendarEntry, clock_time, parse_calendar, weekday_number
 from brandkit.errors import ConfigError
 
 CONFIG_FILENAME = "brandkit.toml"
 SUPPORTED_LOCALES = ("ja", "en")
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,19 @@ class Setting:
     kind: type
     default: Any
     help: str
+    parse: Callable[[Any], Any] | None = None
+    """For values with a format: returns the normal form, or ``None`` for a bad value."""
+    expect: str = ""
+    """What ``parse`` accepts, for the error message."""
 
     @property
     def env_var(self) -> str:
         return "BRANDKIT_" + self.key.upper()
+
+
+def _weekday_key(value: Any) -> str | None:
+    number = weekday_number(value)
+    return None if number is None else WEEKDAY_KEYS[number]
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -67,8 +77,31 @@ SETTINGS: tuple[Setting, ...] = (
         "a post due while the worker was down is still published within this many minutes",
     ),
     Setting("sync_interval_minutes", int, 360, "how often the worker pulls account metrics"),
+    Setting(
+        "report_day",
+        str,
+        "mon",
+        "weekday on which the worker writes last week's report: mon … sun",
+        parse=_weekday_key,
+        expect="a weekday: mon, tue, wed, thu, fri, sat or sun (or 月 … 日)",
+    ),
+    Setting(
+        "report_time",
+        str,
+        "08:00",
+        "local time (HH:MM, 24-hour, in timezone) at which the worker writes the weekly report",
+        parse=clock_time,
+        expect='a 24-hour time such as "08:00" or "17:30"',
+    ),
+    Setting(
+        "reports_dir",
+        str,
+        "reports",
+        "folder the worker writes the weekly reports into (relative to the config)",
+    ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
+REPORT_SCHEDULE = ("report_day", "report_time")
 
 
 @dataclass(frozen=True)
@@ -84,6 +117,9 @@ class Settings:
     http_timeout: float = 20.0
     publish_grace_minutes: int = 60
     sync_interval_minutes: int = 360
+    report_day: str = "mon"
+    report_time: str = "08:00"
+    reports_dir: Path = field(default=Path("reports"))
     config_file: Path | None = None
     calendar: tuple[CalendarEntry, ...] = ()  # the [[calendar]] tables, see calendar_config.py
 
@@ -161,6 +197,8 @@ def _from_env(setting: Setting, value: str) -> Any:
 
 
 def _coerce(setting: Setting, value: Any, where: str) -> Any:
+    if setting.parse is not None:
+        return _parse(setting, value, where)
     try:
         if setting.kind is list:
             if isinstance(value, str):
@@ -184,6 +222,17 @@ def _coerce(setting: Setting, value: Any, where: str) -> Any:
         ) from exc
 
 
+def _parse(setting: Setting, value: Any, where: str) -> Any:
+    """A value with a format (a weekday, a time of day) in its normal form, or a clear error."""
+    parsed = setting.parse(value) if setting.parse is not None else value
+    if parsed is None:
+        raise ConfigError(
+            f"{where}: {setting.key} = {value!r} is not {setting.expect}",
+            hint=f"for example {setting.key} = {_toml_value(setting.default)}: {setting.help}",
+        )
+    return parsed
+
+
 def _build(home: Path, raw: Mapping[str, Any], config_file: Path | None, source: str) -> Settings:
     timezone = str(raw["timezone"])
     try:
@@ -205,6 +254,7 @@ def _build(home: Path, raw: Mapping[str, Any], config_file: Path | None, source:
     for key in ("publish_grace_minutes", "sync_interval_minutes"):
         if int(raw[key]) < (1 if key == "sync_interval_minutes" else 0):
             raise ConfigError(f"{source}: {key} = {raw[key]} is out of range")
+    report_day, report_time = (_parse(_BY_KEY[k], raw[k], source) for k in REPORT_SCHEDULE)
     database_url = _resolve_sqlite(home, str(raw["database_url"]) or "sqlite:///brandkit.db")
     return Settings(
         home=home,
@@ -216,6 +266,9 @@ def _build(home: Path, raw: Mapping[str, Any], config_file: Path | None, source:
         http_timeout=timeout,
         publish_grace_minutes=int(raw["publish_grace_minutes"]),
         sync_interval_minutes=int(raw["sync_interval_minutes"]),
+        report_day=report_day,
+        report_time=report_time,
+        reports_dir=_resolve(home, str(raw["reports_dir"])),
         config_file=config_file,
     )
 
@@ -279,6 +332,7 @@ def _toml_value(value: Any) -> str:
 
 __all__ = [
     "CONFIG_FILENAME",
+    "WEEKDAY_KEYS",
     "CalendarEntry",
     "SETTINGS",
     "Setting",

@@ -54,6 +54,9 @@ def test_template_dirs_from_env_use_the_path_separator(
         ('locale = "fr"\n', "locale 'fr' is not supported"),
         ('http_timeout = "soon"\n', "http_timeout = 'soon' is not a valid float"),
         ("sync_interval_minutes = 0\n", "sync_interval_minutes = 0 is out of range"),
+        ('report_time = "25:00"\n', "brandkit.toml:1: report_time = '25:00' is not a 24-hour"),
+        ("report_time = 8\n", "report_time = 8 is not a 24-hour time"),
+        ('locale = "en"\nreport_day = "someday"\n', "brandkit.toml:2: report_day = 'someday'"),
     ],
 )
 def test_bad_config_names_the_problem(clean_environ: Path, content: str, expected: str) -> None:
@@ -88,3 +91,28 @@ def test_rendered_config_file_loads_and_documents_every_setting(clean_environ: P
     (clean_environ / "brandkit.toml").write_text(text, encoding="utf-8")
     settings = load_settings()
     assert (settings.timezone, settings.locale) == ("Europe/London", "en")
+
+
+def test_report_schedule_is_normalised_and_its_folder_is_relative_to_the_workspace(
+    clean_environ: Path,
+) -> None:
+    (clean_environ / "brandkit.toml").write_text(
+        'report_day = "金"\nreport_time = 07:30:00\nreports_dir = "out/weekly"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings()
+    assert (settings.report_day, settings.report_time) == ("fri", "07:30")
+    assert settings.reports_dir == clean_environ / "out" / "weekly"
+    assert load_settings(report_day="Sunday", report_time="7:05").report_time == "07:05"
+
+
+def test_a_bad_report_time_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRANDKIT_REPORT_TIME", "8am")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "BRANDKIT_REPORT_TIME" in message and "'8am'" in message
+    assert 'report_time = "08:00"' in message
+    monkeypatch.delenv("BRANDKIT_REPORT_TIME")
+    with pytest.raises(ConfigError, match="report_day = 'noday'"):
+        load_settings(report_day="noday")

@@ -1,4 +1,5 @@
-"""``brandkit worker``: publish what is due and sync metrics, until stopped (or once)."""
+"""``brandkit worker``: publish what is due, sync metrics and write the weekly report, until
+stopped (or once)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def worker(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary (--once).")] = False,
 ) -> None:
     """Run the publishing worker (the same as 'python scheduler.py').
+
+    Besides publishing and syncing metrics, it writes last week's report into reports_dir on
+    report_day at report_time (settings); a report due while no worker ran is written when
+    one starts, once.
 
     Only one worker publishes per database. A second one waits as a standby and takes over
     within seconds when the first one stops or dies; 'worker --once' started while another

@@ -32,6 +32,10 @@ import yaml
 
 from brandkit.errors import TemplateError
 
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML was built with it: the same documents, parsed about five
+times faster (the report reads every template's front matter for the categories)."""
+
 FRONT_MATTER_FENCE = "---"
 VARIABLE_TYPES = ("str", "int", "date", "list", "url")
 READABILITY_TARGETS = ("patient", "general", "professional")
@@ -124,7 +128,7 @@ def parse_template_file(path: Path) -> PostTemplate:
     if end is None:
         raise TemplateError("the front matter is not closed with '---'", path=where)
     try:
-        meta = yaml.safe_load("".join(lines[1:end])) or {}
+        meta = yaml.load("".join(lines[1:end]), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise TemplateError(

@@ -1,11 +1,13 @@
-"""APScheduler as brandkit's timer: date jobs to publish, interval jobs to sync metrics.
+"""APScheduler as brandkit's timer: date jobs to publish, interval jobs to sync metrics, a cron
+job for the weekly report.
 
 Jobs live in APScheduler 3's ``SQLAlchemyJobStore`` in the same database as everything else and
-carry only an id (``publish:<variant id>``, ``sync:<account id>``); the database stays the
-source of truth. APScheduler 3 reads the wall clock inside its scheduler loop, so brandkit keeps
-APScheduler's job store, triggers and job serialisation but runs due jobs itself
-(:class:`JobRunner`) on an injected :class:`~brandkit.clock.Clock` — the same code runs a real
-worker, ``worker --once`` and twelve simulated weeks in the demo.
+carry only an id (``publish:<variant id>``, ``sync:<account id>``, ``report:weekly:<workspace
+id>``); the database and the settings stay the source of truth. APScheduler 3 reads the wall
+clock inside its scheduler loop, so brandkit keeps APScheduler's job store, triggers and job
+serialisation but runs due jobs itself (:class:`JobRunner`) on an injected
+:class:`~brandkit.clock.Clock` — the same code runs a real worker, ``worker --once`` and twelve
+simulated weeks in the demo.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import datetime_to_utc_timestamp
@@ -35,8 +38,10 @@ log = logging.getLogger(__name__)
 JOBSTORE = "default"
 PUBLISH_PREFIX = "publish:"
 SYNC_PREFIX = "sync:"
+REPORT_PREFIX = "report:weekly:"
 PUBLISH_FUNC = "brandkit.publishing.publisher:publish_job"
 SYNC_FUNC = "brandkit.metrics.sync:sync_job"
+REPORT_FUNC = "brandkit.reports.weekly:weekly_report_job"
 JOB_RETRY = timedelta(minutes=1)
 
 
@@ -97,6 +102,39 @@ class JobQueue:
             coalesce=True,
             misfire_grace_time=None,
         )
+
+    def schedule_weekly_report(
+        self, workspace_id: int, *, weekday: str, at: str, timezone: str, now: datetime
+    ) -> bool:
+        """Write ``workspace_id``'s weekly report every ``weekday`` (``"mon"``) at ``at``
+        (``"08:00"``) in ``timezone``; returns whether the job was added or changed.
+
+        An unchanged job keeps its next run time, so a report that fell due while no worker ran
+        is still due and is written once when one starts (the runner coalesces missed weeks).
+        A changed day or time moves the job to its next new time, except that a report already
+        overdue stays due now.
+        """
+        hour, minute = (int(part) for part in at.split(":"))
+        trigger = CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=timezone)
+        job_id = f"{REPORT_PREFIX}{workspace_id}"
+        current = self.get(job_id)
+        if current is not None and repr(current.trigger) == repr(trigger):
+            return False
+        next_run: datetime = trigger.get_next_fire_time(None, now)
+        if current is not None and ensure_utc(current.next_run_time) <= now:
+            next_run = ensure_utc(current.next_run_time)
+        self.scheduler.add_job(
+            REPORT_FUNC,
+            trigger=trigger,
+            args=[workspace_id],
+            id=job_id,
+            name=f"weekly report of workspace {workspace_id}",
+            replace_existing=True,
+            next_run_time=next_run,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        return True
 
     def remove(self, job_id: str) -> bool:
         try:

@@ -2,7 +2,8 @@
 
 The database is the truth and the job store the timer (DESIGN.md): a scheduled variant without a
 job gets one, a job without a live variant goes, and a variant left ``publishing`` by a process
-that died mid-request becomes ``unconfirmed`` so it is looked for before it is sent again.
+that died mid-request becomes ``unconfirmed`` so it is looked for before it is sent again. The
+weekly report's job follows the settings (``report_day``, ``report_time``) the same way.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from sqlmodel import col, select
 
 from brandkit.clock import ensure_utc
 from brandkit.db.engine import session_scope
-from brandkit.db.models import Account, Variant
+from brandkit.db.models import Account, Variant, Workspace
 from brandkit.errors import BrandkitError
 from brandkit.platforms.base import get_connector_class
-from brandkit.publishing.jobs import PUBLISH_PREFIX, SYNC_PREFIX
+from brandkit.publishing.jobs import PUBLISH_PREFIX, REPORT_PREFIX, SYNC_PREFIX
 from brandkit.publishing.states import VariantState as S
 from brandkit.publishing.states import transition
 from brandkit.runtime import Runtime
@@ -76,6 +77,9 @@ def reconcile(runtime: Runtime, *, sole_publisher: bool = False) -> ReconcileRep
             )
         ).all()
         accounts = session.exec(select(Account.id).where(Account.status == "active")).all()
+        workspace = session.exec(
+            select(Workspace.id, Workspace.timezone).order_by(col(Workspace.id))
+        ).first()
     for variant_id, state, due_at in pending:
         job_id = f"{PUBLISH_PREFIX}{variant_id}"
         live.add(job_id)
@@ -92,8 +96,21 @@ def reconcile(runtime: Runtime, *, sole_publisher: bool = False) -> ReconcileRep
             assert account_id is not None
             queue.schedule_sync(account_id, every=every, first_run=now)
             added += 1
+    if workspace is not None:  # the workspace brandkit.toml configures (see workspace.py)
+        workspace_id, timezone = workspace
+        assert workspace_id is not None
+        live.add(f"{REPORT_PREFIX}{workspace_id}")
+        settings = runtime.settings
+        if queue.schedule_weekly_report(
+            workspace_id,
+            weekday=settings.report_day,
+            at=settings.report_time,
+            timezone=timezone,
+            now=now,
+        ):
+            added += 1
     for job_id in existing - live:
-        if job_id.startswith((PUBLISH_PREFIX, SYNC_PREFIX)) and queue.remove(job_id):
+        if job_id.startswith((PUBLISH_PREFIX, SYNC_PREFIX, REPORT_PREFIX)) and queue.remove(job_id):
             removed += 1
     return ReconcileReport(recovered, added, removed)
 

@@ -11,21 +11,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Float, Table, case, cast, func, select
+from sqlalchemy import Connection, Float, Subquery, case, cast, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from brandkit.db.models import Account, Post, Variant
-from brandkit.reports.posts import with_text
+from brandkit.reports.posts import with_text, with_text_lookup
 from brandkit.reports.scope import PROBLEM_STATES, PUBLISHED, Scope, followers_at
 from brandkit.reports.sql import Row, fetch
 
 BucketKey = Literal[
     "template", "category", "language", "length_band", "local_weekday", "local_hour"
 ]
+BUCKET_KEYS: tuple[BucketKey, ...] = (
+    "template",
+    "category",
+    "language",
+    "length_band",
+    "local_weekday",
+    "local_hour",
+)
 
 
-def post_stats(conn: Connection, posts: Table) -> list[Row]:
+def post_stats(conn: Connection, posts: Subquery) -> list[Row]:
     """Every published post of the period, oldest first (JSON and CSV list them all)."""
     joined, columns = with_text(posts)
     query = select(*columns).select_from(joined)
@@ -33,7 +41,7 @@ def post_stats(conn: Connection, posts: Table) -> list[Row]:
 
 
 def ranked_posts(
-    conn: Connection, posts: Table, *, best: bool, limit: int = 5, exclude: Sequence[int] = ()
+    conn: Connection, posts: Subquery, *, best: bool, limit: int = 5, exclude: Sequence[int] = ()
 ) -> list[Row]:
     """The ``limit`` posts with the highest (or lowest) engagement rate; unrated ones never rank."""
     rate = posts.c.engagement_rate
@@ -45,13 +53,12 @@ def ranked_posts(
         .limit(limit)
         .subquery("chosen")
     )
-    joined, columns = with_text(chosen)
     kept = chosen.c.engagement_rate
     again = (kept.desc() if best else kept.asc(), chosen.c.published_at, chosen.c.variant_id)
-    return fetch(conn, select(*columns).select_from(joined).order_by(*again))
+    return fetch(conn, select(*with_text_lookup(chosen)).order_by(*again))
 
 
-def engagement(posts: Table) -> list[ColumnElement[Any]]:
+def engagement(posts: Subquery) -> list[ColumnElement[Any]]:
     """How many posts, their mean rates and interactions (``avg`` skips unknown values)."""
     return [
         func.count().label("posts"),
@@ -61,31 +68,57 @@ def engagement(posts: Table) -> list[ColumnElement[Any]]:
     ]
 
 
-def engagement_by(conn: Connection, posts: Table, key: BucketKey) -> list[Row]:
-    """Mean engagement per value of ``key`` (template, category, language, band, weekday, hour)."""
-    column = posts.c[key]
-    query = select(column.label("key"), *engagement(posts)).group_by(column).order_by(column)
+MEANS = {
+    "mean_rate": "engagement_rate",
+    "mean_interactions": "interactions",
+    "mean_impression_rate": "impression_rate",
+}
+"""Each mean of a "what works" row and the per-post column it averages."""
+
+
+def engagement_cells(conn: Connection, posts: Subquery) -> list[Row]:
+    """Posts, and sum and count of each averaged column, per combination of all the keys.
+
+    One scan of the per-post table answers every "what works" grouping (the six keys, the
+    weekday × hour heatmap and the overall means): :func:`combine` adds the cells up, and a mean
+    is a sum over a count again. Six keys that go together (a template has one language, and
+    usually one category) leave a few thousand cells for tens of thousands of posts, where eight
+    ``GROUP BY`` queries each scanned every post.
+    """
+    keys = [posts.c[key] for key in BUCKET_KEYS]
+    sums = []
+    for name, column in MEANS.items():
+        value = cast(posts.c[column], Float)
+        sums += [func.sum(value).label(f"{name}_sum"), func.count(value).label(f"{name}_count")]
+    query = select(*keys, func.count().label("posts"), *sums).group_by(*keys)
     return fetch(conn, query)
 
 
-def heatmap(conn: Connection, posts: Table) -> list[Row]:
-    """Posts and mean rate per (local weekday, local hour) that has any post."""
-    weekday, hour = posts.c.local_weekday, posts.c.local_hour
-    query = select(
-        weekday.label("weekday"),
-        hour.label("hour"),
-        func.count().label("posts"),
-        func.avg(posts.c.engagement_rate).label("mean_rate"),
-    )
-    return fetch(conn, query.group_by(weekday, hour).order_by(weekday, hour))
+def combine(cells: Sequence[Row], keys: Sequence[str]) -> list[Row]:
+    """The cells added up by ``keys`` (none: one overall row), with the means; sorted by the
+    keys, unknown values last. Every key value found in a cell has a row."""
+    groups: dict[tuple[Any, ...], list[float]] = {}
+    width = 1 + 2 * len(MEANS)
+    for cell in cells:
+        found = groups.setdefault(tuple(cell[k] for k in keys), [0.0] * width)
+        found[0] += cell["posts"]
+        for n, name in enumerate(MEANS):
+            found[1 + 2 * n] += cell[f"{name}_sum"] or 0.0
+            found[2 + 2 * n] += cell[f"{name}_count"]
+    if not keys and not groups:
+        groups[()] = [0.0] * width
+    rows = []
+    for key in sorted(groups, key=lambda k: [(v is None, v) for v in k]):
+        totals = groups[key]
+        row: Row = dict(zip(keys, key, strict=True)) | {"posts": int(totals[0])}
+        for n, name in enumerate(MEANS):
+            count = totals[2 + 2 * n]
+            row[name] = totals[1 + 2 * n] / count if count else None
+        rows.append(row)
+    return rows
 
 
-def overall_engagement(conn: Connection, posts: Table) -> Row:
-    """Posts published in the period, their mean rates and mean interactions: one row."""
-    return fetch(conn, select(*engagement(posts)))[0]
-
-
-def account_rows(conn: Connection, scope: Scope, posts: Table) -> list[Row]:
+def account_rows(conn: Connection, scope: Scope, posts: Subquery) -> list[Row]:
     """Each account with followers at the period's start and end and its posts' engagement.
 
     Start is the last snapshot at or before ``start``, else the first inside the period, so an

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, Subquery, func, select
 from sqlmodel import col
 
 from brandkit.db.models import Account, Variant
@@ -87,7 +87,7 @@ def _assemble(
     conn: Connection,
     scope: Scope,
     info: WorkspaceInfo,
-    posts: Table,
+    posts: Subquery,
     as_of: datetime,
     with_posts: bool,
     profile: str | None,
@@ -99,7 +99,8 @@ def _assemble(
     points = follower_points(info.tz, _first_day(scope), min(_last_day(scope), today))
     readings = day_readings(conn, scope, points)
     daily = _daily(points, accounts, readings)
-    buckets = {key: _buckets(conn, posts, key) for key in BUCKET_KEYS}
+    cells = q.engagement_cells(conn, posts)
+    buckets = {key: _buckets(cells, key) for key in q.BUCKET_KEYS}
     top = _build(PostStat, q.ranked_posts(conn, posts, best=True))
     exclude = [p.variant_id for p in top]  # with under ten rated posts, none is in both lists
     bottom = _build(PostStat, q.ranked_posts(conn, posts, best=False, exclude=exclude))
@@ -113,7 +114,7 @@ def _assemble(
         timezone=info.tz.key,
         locale=info.locale,
         profile=profile,
-        summary=_summary(conn, posts, buckets, start_total, end_total),
+        summary=_summary(q.combine(cells, ())[0], buckets, start_total, end_total),
         goals=(),
         accounts=accounts,
         resolution="day" if len(points) == 1 or points[0].first is None else "week",
@@ -126,7 +127,7 @@ def _assemble(
         by_length=buckets["length_band"],
         by_weekday=buckets["local_weekday"],
         by_hour=buckets["local_hour"],
-        heatmap=_build(HeatCell, q.heatmap(conn, posts)),
+        heatmap=tuple(_heat_cell(**row) for row in q.combine(cells, HEAT_KEYS)),
         cadence=_cadence(scope, _build(CadenceWeek, q.cadence(conn, scope))),
         top=top,
         bottom=bottom,
@@ -135,24 +136,15 @@ def _assemble(
     )
 
 
-BUCKET_KEYS: tuple[q.BucketKey, ...] = (
-    "template",
-    "category",
-    "language",
-    "length_band",
-    "local_weekday",
-    "local_hour",
-)
+HEAT_KEYS = ("local_weekday", "local_hour")
 
 
 def _summary(
-    conn: Connection,
-    posts: Table,
+    overall: Row,
     buckets: Mapping[q.BucketKey, tuple[Bucket[Any], ...]],
     start_total: int | None,
     end_total: int | None,
 ) -> Summary:
-    overall = q.overall_engagement(conn, posts)
     net = _minus(end_total, start_total)
     return Summary(
         start_followers=start_total,
@@ -192,8 +184,14 @@ def _build(kind: Callable[..., T], rows: Iterable[Row]) -> tuple[T, ...]:
     return tuple(kind(**row) for row in rows)
 
 
-def _buckets(conn: Connection, posts: Table, key: q.BucketKey) -> tuple[Bucket[Any], ...]:
-    return _build(Bucket, q.engagement_by(conn, posts, key))
+def _buckets(cells: Sequence[Row], key: q.BucketKey) -> tuple[Bucket[Any], ...]:
+    return tuple(Bucket(key=row.pop(key), **row) for row in q.combine(cells, (key,)))
+
+
+def _heat_cell(
+    *, local_weekday: int, local_hour: int, posts: int, mean_rate: float | None, **_: Any
+) -> HeatCell:
+    return HeatCell(local_weekday, local_hour, posts, mean_rate)
 
 
 def _growth(

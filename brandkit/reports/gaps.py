@@ -23,22 +23,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Subquery, func, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
 
-from brandkit.db.models import Variant
 from brandkit.reports.followers import DayReading
 from brandkit.reports.localtime import LocalDay, shifted
+from brandkit.reports.posts import variant_column
+from brandkit.reports.scope import STOPPED_SLACK
 from brandkit.reports.sql import fetch
 
 DROP_SHARE = 0.05
 DROP_MIN = 5
-SLACK = timedelta(days=1)
+SLACK = STOPPED_SLACK
 """A reading may lag its account's sync by this much before the post counts as stopped."""
 LISTED = 20
 """At most this many posts are listed per kind; the count covers all of them."""
@@ -117,7 +117,7 @@ class DataGaps:
 def find_gaps(
     conn: Connection,
     dialect: str,
-    posts: Table,
+    posts: Subquery,
     readings: Sequence[DayReading],
     points: Sequence[LocalDay],
     names: Mapping[int, str],
@@ -149,31 +149,35 @@ def find_gaps(
     )
 
 
-def _stopped(dialect: str, posts: Table) -> ColumnElement[bool]:
+def _stopped(dialect: str, posts: Subquery) -> ColumnElement[bool]:
     last_seen = func.coalesce(posts.c.metrics_at, posts.c.published_at)
     return last_seen < shifted(dialect, posts.c.window_sync_at, -SLACK)
 
 
-def _post_gaps(conn: Connection, posts: Table, where: ColumnElement[bool]) -> tuple[PostGap, ...]:
-    query = (
-        select(
-            posts.c.variant_id,
-            posts.c.account_name,
-            posts.c.published_at,
-            col(Variant.remote_url).label("url"),
-            posts.c.metrics_at.label("last_reading_at"),
-            posts.c.interactions,
-            posts.c.peak_interactions,
-        )
-        .join(Variant, col(Variant.id) == posts.c.variant_id)
+def _post_gaps(
+    conn: Connection, posts: Subquery, where: ColumnElement[bool]
+) -> tuple[PostGap, ...]:
+    """The first :data:`LISTED` posts that match ``where``, their links looked up afterwards."""
+    first = (
+        select(posts)
         .where(where)
         .order_by(posts.c.published_at, posts.c.variant_id)
         .limit(LISTED)
+        .subquery("listed")
     )
+    query = select(
+        first.c.variant_id,
+        first.c.account_name,
+        first.c.published_at,
+        variant_column(first, "remote_url").label("url"),
+        first.c.metrics_at.label("last_reading_at"),
+        first.c.interactions,
+        first.c.peak_interactions,
+    ).order_by(first.c.published_at, first.c.variant_id)
     return tuple(PostGap(**row) for row in fetch(conn, query))
 
 
-def _count(conn: Connection, posts: Table, where: ColumnElement[bool]) -> int:
+def _count(conn: Connection, posts: Subquery, where: ColumnElement[bool]) -> int:
     return int(conn.execute(select(func.count()).select_from(posts).where(where)).scalar_one())
 
 

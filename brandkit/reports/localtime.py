@@ -36,35 +36,45 @@ class LocalTime:
         """The naive local timestamp of an aware UTC ``column``."""
         if self.dialect == "postgresql":
             return func.timezone(self.tz.key, column, type_=DateTime())
+        return func.datetime(column, self._modifier(column), type_=DateTime())
+
+    def _modifier(self, column: Expr) -> ColumnElement[str] | str:
+        """SQLite's ``'+32400 seconds'``: the zone's offset at ``column``, by DST period."""
         first_offset = self._changes[0][1]
-        modifier: ColumnElement[str] | str = _sqlite_modifier(first_offset)
-        if len(self._changes) > 1:
-            whens = [
-                (column < moment, _sqlite_modifier(before))
-                for (moment, _), (_, before) in zip(self._changes[1:], self._changes, strict=False)
-            ]
-            modifier = case(*whens, else_=_sqlite_modifier(self._changes[-1][1]))
-        return func.datetime(column, modifier, type_=DateTime())
+        if len(self._changes) == 1:
+            return _sqlite_modifier(first_offset)
+        whens = [
+            (column < moment, _sqlite_modifier(before))
+            for (moment, _), (_, before) in zip(self._changes[1:], self._changes, strict=False)
+        ]
+        return case(*whens, else_=_sqlite_modifier(self._changes[-1][1]))
+
+    def _sqlite_format(self, fmt: str, column: Expr) -> ColumnElement[str]:
+        """``strftime(fmt, column, offset)``: SQLite reads the time and shifts it in one call,
+        instead of formatting a shifted timestamp and parsing it again."""
+        return func.strftime(fmt, column, self._modifier(column))
 
     def day(self, column: Expr) -> ColumnElement[date]:
-        local = self.timestamp(column)
         if self.dialect == "postgresql":
-            return cast(local, Date)
-        return func.date(local, type_=Date)
+            return cast(self.timestamp(column), Date)
+        return func.date(column, self._modifier(column), type_=Date)
 
     def week(self, column: Expr) -> ColumnElement[date]:
         """The Monday that starts the local ISO week of ``column``."""
-        local = self.timestamp(column)
         if self.dialect == "postgresql":
-            return cast(func.date_trunc("week", local), Date)
-        return func.date(local, "-6 days", "weekday 1", type_=Date)
+            return cast(func.date_trunc("week", self.timestamp(column)), Date)
+        return func.date(column, self._modifier(column), "-6 days", "weekday 1", type_=Date)
 
     def hour(self, column: Expr) -> ColumnElement[int]:
-        return cast(extract("hour", self.timestamp(column)), Integer)
+        if self.dialect == "postgresql":
+            return cast(extract("hour", self.timestamp(column)), Integer)
+        return cast(self._sqlite_format("%H", column), Integer)
 
     def weekday(self, column: Expr) -> ColumnElement[int]:
         """0 = Monday … 6 = Sunday, as :meth:`datetime.weekday` (SQL's ``dow`` starts on Sunday)."""
-        return (cast(extract("dow", self.timestamp(column)), Integer) + 6) % 7
+        if self.dialect == "postgresql":
+            return (cast(extract("dow", self.timestamp(column)), Integer) + 6) % 7
+        return (cast(self._sqlite_format("%w", column), Integer) + 6) % 7
 
 
 def shifted(dialect: str, column: Expr, delta: timedelta) -> ColumnElement[datetime]:

@@ -27,6 +27,9 @@ METRICS_WINDOW = timedelta(days=30)
 """How long after publishing sync keeps reading a post (``brandkit.metrics.sync``; a test keeps
 the two equal). A post whose readings stop earlier while its account still syncs was probably
 deleted on the platform."""
+STOPPED_SLACK = timedelta(days=1)
+"""A post's last reading may lag its account's sync by this much before the post counts as
+stopped (:mod:`brandkit.reports.gaps`)."""
 LENGTH_BANDS = (0, 141, 281, 501)
 """Lower bounds of the length bands, in the platform's own units (X counts CJK twice): up to 140
 (a short post anywhere), up to 280 (X's limit), up to 500 (Mastodon's), and longer."""

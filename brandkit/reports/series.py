@@ -101,7 +101,8 @@ def _post_sums(conn: Connection, window: Scope, metric: Metric) -> dict[date, tu
     """Per local day: (sum of rates, rated posts), or (posts, posts) for the posting pace."""
     if metric == "posts_per_week":
         return _post_counts(conn, window)
-    posts = post_rows(window, {}, detail=False).subquery("posts")
+    # materialised: each mention of the rate below would otherwise repeat the followers lookup
+    posts = post_rows(window, {}, detail=False).cte("posts").prefix_with("MATERIALIZED")
     day = window.local.day(posts.c.published_at).label("day")
     rate = rates(posts)["engagement_rate"]
     query = select(day, func.sum(rate).label("total"), func.count(rate).label("count"))
