@@ -26,7 +26,7 @@ from brandkit.errors import (
     RejectedError,
     TransientError,
 )
-from brandkit.platforms import graph, http
+from brandkit.platforms import graph, graph_tokens, http
 from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
 from brandkit.platforms.base import Connector, Credentials, PublishResult, RateLimit
 from brandkit.platforms.facebook import FacebookPageConnector
@@ -499,5 +499,5 @@ def test_insight_values_read_lifetime_values_and_total_values() -> None:
 
 
 def test_origin_strips_the_version() -> None:
-    assert graph.origin("https://graph.threads.net/v1.0/") == "https://graph.threads.net"
-    assert graph.origin("http://127.0.0.1:8080/v25.0") == "http://127.0.0.1:8080"
+    assert graph_tokens.origin("https://graph.threads.net/v1.0/") == "https://graph.threads.net"
+    assert graph_tokens.origin("http://127.0.0.1:8080/v25.0") == "http://127.0.0.1:8080"

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from brandkit.clock import SimulatedClock
-from brandkit.content.escaping import escape_little_text
+from brandkit.content.escaping import escape_little_text, unescape_little_text
 from brandkit.errors import (
     AuthExpiredError,
     OutcomeUnknownError,
@@ -30,12 +30,7 @@ from brandkit.errors import (
 )
 from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
 from brandkit.platforms.base import Credentials
-from brandkit.platforms.linkedin import (
-    LINKEDIN_VERSION,
-    LinkedInConnector,
-    next_utc_midnight,
-    unescape_little_text,
-)
+from brandkit.platforms.linkedin import LINKEDIN_VERSION, LinkedInConnector, next_utc_midnight
 
 FIXTURES = Path(__file__).parent / "fixtures" / "linkedin"
 BASE_URL = "https://api.linkedin.com"

@@ -7,6 +7,7 @@ a bare endpoint; the contract suite (tests/contract) checks each platform reache
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from brandkit.platforms.api import (
     secrets_of,
 )
 from brandkit.platforms.base import Credentials, RateLimit
+from brandkit.platforms.http import redact
 from brandkit.platforms.oauth import OAuth2RefreshAuth, OAuthSpec, basic_auth
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -345,6 +347,27 @@ def test_every_secret_field_is_redacted_and_ids_are_not() -> None:
     credentials = oauth_credentials(START)
     hidden = secrets_of(credentials.with_updates(app_password="pw-1", user_id="42"))
     assert set(hidden) == {TOKEN, REFRESH, "csecret-SECRET", "pw-1"}
+
+
+async def test_httpx_request_log_lines_show_no_query_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # importing brandkit.platforms.api (above) is enough: no connector has to be built
+    caplog.set_level(logging.INFO, logger="httpx")
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.get("https://api.example/v1/me?access_token=SECRET&client_secret=S2")
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any("HTTP Request: GET" in line and "access_token=***" in line for line in lines)
+    assert not any("SECRET" in line or "S2" in line for line in lines)
+
+
+def test_query_credentials_are_redacted_but_a_status_code_is_not() -> None:
+    text = "GET /cb?code=abc123&state=s refresh_token=r-1 client_secret=c-1; status code=400"
+    assert redact(text, ()) == (
+        "GET /cb?code=***&state=s refresh_token=*** client_secret=***; status code=400"
+    )
 
 
 def test_basic_auth_form_encodes_both_parts() -> None:

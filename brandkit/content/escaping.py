@@ -8,6 +8,9 @@ unescaped one is not an error but a silent cut: the post goes out ending just be
 LinkedIn's 3,000-character limit applies to the text readers see, so brandkit measures the draft
 as written (:func:`brandkit.content.length.measure`) and escapes only when publishing: the
 backslashes and templates added here are not counted, and a draft is never stored escaped.
+
+The inverse, :func:`unescape_little_text`, reads a post's ``commentary`` back as readers see it,
+so reconciliation can compare a published post with the draft it came from.
 """
 
 from __future__ import annotations
@@ -18,6 +21,13 @@ from brandkit.content.length import find_hashtags
 
 RESERVED = "\\|{}@[]()<>#*_~"
 _RESERVED = re.compile(r"[\\|{}@\[\]()<>#*_~]")
+_LITTLE_TEXT = re.compile(
+    r"\\(?P<escaped>.)"
+    r"|\{hashtag\|(?P<sign>\\#|#|＃)\|(?P<tag>(?:\\.|[^\\{}|])*)\}"
+    r"|@\[(?P<name>(?:\\.|[^\\\]])*)\]\(urn:li:[^()\s]+\)",
+    re.DOTALL,
+)
+_BACKSLASHED = re.compile(r"\\(.)", re.DOTALL)
 
 
 def _escape(text: str) -> str:
@@ -43,3 +53,22 @@ def escape_little_text(text: str, *, hashtags: bool = True) -> str:
         at = end
     parts.append(_escape(text[at:]))
     return "".join(parts)
+
+
+def unescape_little_text(text: str) -> str:
+    """What readers see of a little-text ``commentary``: the inverse of ``escape_little_text``.
+
+    ``\\#`` becomes ``#``, a hashtag template ``{hashtag|\\#|tag}`` becomes ``#tag`` and a
+    mention ``@[Name](urn:li:…)`` becomes ``Name``, scanning left to right so an escaped brace
+    is never taken for the start of a template.
+    """
+
+    def plain(match: re.Match[str]) -> str:
+        if match.group("escaped") is not None:
+            return match.group("escaped")
+        if match.group("sign") is not None:
+            sign = "＃" if match.group("sign") == "＃" else "#"
+            return sign + _BACKSLASHED.sub(r"\1", match.group("tag"))
+        return _BACKSLASHED.sub(r"\1", match.group("name"))
+
+    return _LITTLE_TEXT.sub(plain, text)

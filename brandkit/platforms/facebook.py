@@ -33,6 +33,7 @@ from brandkit.errors import PlatformError
 from brandkit.platforms import fields, graph, http
 from brandkit.platforms.api import ApiSession
 from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult
+from brandkit.platforms.graph_connector import GraphConnector
 from brandkit.platforms.oauth import OAuthSpec
 
 PAGE_SIZE: Final = 25
@@ -97,7 +98,7 @@ def _photo_post(value: object) -> str:
     return fields.opt_string(photo, "post_id") or fields.string(photo, "id")
 
 
-class FacebookPageConnector(graph.GraphConnector):
+class FacebookPageConnector(GraphConnector):
     """One Facebook Page, reached with a Page access token.
 
     ``extra["page_id"]`` is the Page id; without it the connector asks ``/me``, which for a
@@ -137,7 +138,6 @@ class FacebookPageConnector(graph.GraphConnector):
         The user token is first made long-lived (``fb_exchange_token``), so the Page token
         derived from it does not expire (facebook-login/guides/access-tokens/get-long-lived).
         """
-        graph.install_log_redaction()
         client_id, secret = credentials.get("client_id"), credentials.get("client_secret")
         if not client_id or not secret:
             raise PlatformError(

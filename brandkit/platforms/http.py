@@ -16,11 +16,14 @@ retry hidden here would turn one unknown outcome into several.
 
 Nothing raised from here contains a credential: bodies and messages pass through :func:`redact`
 and are cut to :data:`BODY_LIMIT` characters *after* redaction, so half a token cannot survive.
+Nor does a log line: importing this module filters httpx's request log lines through the same
+patterns (:func:`install_log_redaction`), since httpx logs each URL, query string included.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -45,10 +48,16 @@ BODY_LIMIT: Final = 500
 
 # Failures raised before a single byte of the request left this machine.
 _NEVER_SENT: Final = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# Credentials that may sit in text we did not write (echoed headers, URLs in messages).
+# Credentials that may sit in text we did not write (echoed headers, URLs in messages, httpx's
+# request log line): bearer headers, token and secret query parameters, and an OAuth ``code``
+# (only as a query parameter, so a message's "status code=400" survives).
 _CREDENTIAL_PATTERNS: Final = (
     re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
-    re.compile(r"(?i)(access_token=)[^&\s\"',;]+"),
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|client_secret|fb_exchange_token|input_token)=)"
+        r"[^&\s\"',;]+"
+    ),
+    re.compile(r"(?i)([?&]code=)[^&\s\"',;]+"),
 )
 # Statuses that mean "this content will never be accepted" when they answer a publish.
 _CONTENT_REFUSED: Final = frozenset({400, 413, 422})
@@ -222,12 +231,49 @@ def next_link(response: httpx.Response, *, platform: str) -> httpx.URL | None:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret, ``Bearer <token>`` and ``access_token=<token>`` as ``***``."""
+    """``text`` with every secret, ``Bearer <token>`` and ``access_token=<token>`` as ``***``.
+
+    Besides ``access_token=``, the query parameters ``refresh_token=``, ``client_secret=``,
+    ``fb_exchange_token=``, ``input_token=`` and ``?code=``/``&code=`` are masked too.
+    """
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     for pattern in _CREDENTIAL_PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
+
+
+class _RedactLogSecrets(logging.Filter):
+    """Masks credentials in httpx's ``HTTP Request: GET <url> "HTTP/1.1 200 OK"`` log line.
+
+    httpx logs every request URL at INFO, query string included, and some endpoints take a
+    token or the app secret there (Meta's token endpoints, OAuth redirects carrying ``code``).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = redact(text, ())
+        if clean != text:
+            record.msg, record.args = clean, ()
+        return True
+
+
+_LOG_REDACTION: Final = _RedactLogSecrets()
+
+
+def install_log_redaction() -> None:
+    """Attach the credential filter to httpx's loggers; idempotent, done when this is imported.
+
+    Every connector sends through this module, so importing it protects them all; call it
+    again after replacing a logger's filters.
+    """
+    for name in ("httpx", "httpcore"):
+        target = logging.getLogger(name)
+        if _LOG_REDACTION not in target.filters:
+            target.addFilter(_LOG_REDACTION)
+
+
+install_log_redaction()
 
 
 def _shorten(text: str, limit: int = BODY_LIMIT) -> str:

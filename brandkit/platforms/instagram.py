@@ -42,10 +42,11 @@ from brandkit.errors import (
     RejectedError,
     TransientError,
 )
-from brandkit.platforms import fields, graph, http
+from brandkit.platforms import fields, graph, graph_publish, graph_tokens, http
 from brandkit.platforms.api import Authenticator, BearerAuth
 from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult
 from brandkit.platforms.fields import Shape
+from brandkit.platforms.graph_connector import GraphConnector
 from brandkit.platforms.oauth import OAuthSpec
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def _discovered(value: object) -> str:
     return fields.opt_string(me, "user_id") or fields.string(me, "id")
 
 
-class InstagramConnector(graph.GraphConnector):
+class InstagramConnector(GraphConnector):
     """One Instagram professional account (business or creator).
 
     ``extra["ig_user_id"]`` is the account's id; without it the connector asks ``/me``.
@@ -147,14 +148,14 @@ class InstagramConnector(graph.GraphConnector):
         token_response: Mapping[str, object],
     ) -> Credentials:
         """After ``brandkit auth instagram``: the 60-day token (``ig_exchange_token``), the id."""
-        fresh = await graph.long_lived_after_login(
+        fresh = await graph_tokens.long_lived_after_login(
             cls.platform,
             client=client,
             base_url=base_url,
             credentials=credentials,
             grant_type="ig_exchange_token",
         )
-        return fresh.with_updates(ig_user_id=graph.token_user_id(token_response))
+        return fresh.with_updates(ig_user_id=graph_tokens.token_user_id(token_response))
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None
@@ -172,7 +173,7 @@ class InstagramConnector(graph.GraphConnector):
             )
         node = await self._node()
         await self._check_quota(node)
-        media_id = await graph.create_and_publish(
+        media_id = await graph_publish.create_and_publish(
             self._session,
             node=node,
             container_path="/media",
@@ -199,7 +200,7 @@ class InstagramConnector(graph.GraphConnector):
     def _authenticator(self, base_url: str, clock: Clock) -> Authenticator:
         if (httpx.URL(base_url).host or "").endswith("facebook.com"):
             return BearerAuth()  # Facebook Login: a Page token, which does not expire
-        return graph.LongLivedTokenAuth(grant_type="ig_refresh_token", clock=clock)
+        return graph_tokens.LongLivedTokenAuth(grant_type="ig_refresh_token", clock=clock)
 
     async def _discover_node(self) -> str:
         facebook = (httpx.URL(self._session.base_url).host or "").endswith("facebook.com")

@@ -31,28 +31,40 @@ Documented API used (learn.microsoft.com/linkedin; versioned calls under ``/rest
 - Errors: ``{"status", "serviceErrorCode", "code", "message"}``.
 - OAuth (shared/authentication/authorization-code-flow, programmatic-refresh-tokens): access
   tokens last 60 days; refresh tokens (365 days) only for approved partners.
+
+The answers are read by :mod:`brandkit.platforms.linkedin_answers`; this module decides what to
+ask, with which headers, and what a failure means.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import unicodedata
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any, ClassVar, Final
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import httpx
 
 from brandkit.content.escaping import escape_little_text
 from brandkit.errors import PlatformError, RateLimitedError, RejectedError
-from brandkit.platforms import fields, http
+from brandkit.platforms import http
 from brandkit.platforms.api import ApiSession, ConnectorContext, Scope
 from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult, RateLimit
+from brandkit.platforms.linkedin_answers import (
+    Counts,
+    Post,
+    error_text,
+    member_followers,
+    network_size,
+    parse_posts_page,
+    share_statistics,
+    social_actions,
+    userinfo,
+)
 from brandkit.platforms.oauth import OAuth2RefreshAuth, OAuthSpec
 
 #: The Marketing API version sent with every /rest/ call (January 2026, supported at least a
@@ -84,33 +96,6 @@ OAUTH: Final = OAuthSpec(
     " rw_organization_admin; member follower counts need r_member_profileAnalytics",
 )
 
-_LITTLE_TEXT: Final = re.compile(
-    r"\\(?P<escaped>.)"
-    r"|\{hashtag\|(?P<sign>\\#|#|＃)\|(?P<tag>(?:\\.|[^\\{}|])*)\}"
-    r"|@\[(?P<name>(?:\\.|[^\\\]])*)\]\(urn:li:[^()\s]+\)",
-    re.DOTALL,
-)
-_BACKSLASHED: Final = re.compile(r"\\(.)", re.DOTALL)
-
-
-def unescape_little_text(text: str) -> str:
-    """What readers see of a little-text ``commentary``: the inverse of ``escape_little_text``.
-
-    ``\\#`` becomes ``#``, a hashtag template ``{hashtag|\\#|tag}`` becomes ``#tag`` and a
-    mention ``@[Name](urn:li:…)`` becomes ``Name``, scanning left to right so an escaped brace
-    is never taken for the start of a template.
-    """
-
-    def plain(match: re.Match[str]) -> str:
-        if match.group("escaped") is not None:
-            return match.group("escaped")
-        if match.group("sign") is not None:
-            sign = "＃" if match.group("sign") == "＃" else "#"
-            return sign + _BACKSLASHED.sub(r"\1", match.group("tag"))
-        return _BACKSLASHED.sub(r"\1", match.group("name"))
-
-    return _LITTLE_TEXT.sub(plain, text)
-
 
 def comparable_text(text: str) -> str:
     """``text`` as NFC with whitespace runs collapsed, for comparing a draft with a post."""
@@ -126,119 +111,6 @@ def post_url(urn: str) -> str:
     return f"https://www.linkedin.com/feed/update/{urn}/"
 
 
-@dataclass(frozen=True, slots=True)
-class _Post:
-    urn: str
-    created_at: datetime
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Counts:
-    likes: int | None = None
-    replies: int | None = None
-    reposts: int | None = None
-    impressions: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Page:
-    posts: list[_Post]
-    received: int  # elements on the page, drafts included: the offset moves by this much
-    more: bool
-
-
-def _epoch_ms(post: Mapping[str, object], *keys: str) -> datetime:
-    value = fields.first_int(post, *keys)
-    moment = fields.epoch(value / 1000) if value is not None else None
-    if moment is None:
-        raise fields.Shape(f"{keys[-1]!r} is missing or not epoch milliseconds")
-    return moment
-
-
-def _post(value: object) -> _Post | None:
-    """A Post entity, or ``None`` for a draft (it has no audience and no statistics)."""
-    post = fields.mapping(value, "post")
-    if post.get("lifecycleState") == "DRAFT":
-        return None
-    return _Post(
-        urn=fields.string(post, "id"),
-        created_at=_epoch_ms(post, "publishedAt", "createdAt"),
-        text=unescape_little_text(fields.opt_string(post, "commentary") or ""),
-    )
-
-
-def _page(value: object, *, start: int) -> _Page:
-    """One page of the posts finder: its posts and whether another page follows."""
-    page = fields.mapping(value, "posts page")
-    elements = fields.array(page.get("elements"), "elements")
-    paging = page.get("paging")
-    paging = paging if isinstance(paging, dict) else {}
-    total = fields.opt_int(paging, "total")
-    links = paging.get("links")
-    has_next = isinstance(links, list) and any(
-        isinstance(link, dict) and link.get("rel") == "next" for link in links
-    )
-    if total is not None:
-        more = start + len(elements) < total
-    else:
-        more = has_next or len(elements) >= PAGE_SIZE
-    posts = [p for p in map(_post, elements) if p is not None]
-    return _Page(posts=posts, received=len(elements), more=more and bool(elements))
-
-
-def _userinfo(value: object) -> tuple[str, str | None]:
-    info = fields.mapping(value, "userinfo")
-    return fields.string(info, "sub"), fields.opt_string(info, "name")
-
-
-def _network_size(value: object) -> int:
-    return fields.integer(fields.mapping(value, "network size"), "firstDegreeSize")
-
-
-def _member_followers(value: object) -> int:
-    elements = fields.array(fields.mapping(value, "followers count").get("elements"), "elements")
-    if not elements:
-        raise fields.Shape("'elements' is empty")
-    return fields.integer(fields.mapping(elements[0], "element"), "memberFollowersCount")
-
-
-def _share_statistics(value: object) -> dict[str, _Counts]:
-    """Per-post totals keyed by share or ugcPost URN; posts LinkedIn leaves out stay unknown."""
-    found: dict[str, _Counts] = {}
-    data = fields.mapping(value, "share statistics")
-    for item in fields.array(data.get("elements"), "elements"):
-        element = fields.mapping(item, "element")
-        urn = fields.opt_string(element, "share") or fields.opt_string(element, "ugcPost")
-        if urn is None:
-            continue  # an aggregate row, not one post's
-        totals = fields.mapping(element.get("totalShareStatistics"), "totalShareStatistics")
-        found[urn] = _Counts(
-            likes=fields.opt_int(totals, "likeCount"),
-            replies=fields.opt_int(totals, "commentCount"),
-            reposts=fields.opt_int(totals, "shareCount"),
-            impressions=fields.opt_int(totals, "impressionCount"),
-        )
-    return found
-
-
-def _social_actions(value: object) -> dict[str, _Counts]:
-    """A batch get of social-action summaries, keyed by post URN (keys may come encoded)."""
-    found: dict[str, _Counts] = {}
-    results = fields.mapping(fields.mapping(value, "social actions").get("results"), "results")
-    for key, item in results.items():
-        summary = fields.mapping(item, "social actions")
-        likes = summary.get("likesSummary")
-        comments = summary.get("commentsSummary")
-        found[unquote(key)] = _Counts(
-            likes=fields.opt_int(likes, "totalLikes") if isinstance(likes, dict) else None,
-            replies=fields.first_int(comments, "aggregatedTotalComments", "totalFirstLevelComments")
-            if isinstance(comments, dict)
-            else None,
-        )
-    return found
-
-
 def _urn_list(urns: Sequence[str]) -> str:
     """A Rest.li 2.0 ``List(…)`` of URNs, each percent-encoded, for a hand-built query."""
     return "List(" + ",".join(quote(urn, safe="") for urn in urns) + ")"
@@ -250,18 +122,6 @@ def _no_headers(headers: httpx.Headers, now: datetime) -> list[tuple[Scope, Rate
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _error_text(response: httpx.Response) -> str | None:
-    """LinkedIn's ``message`` and ``code`` from an error body, if it has them."""
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-        return None
-    code = data.get("code")
-    return f"{data['message']} ({code})" if isinstance(code, str) else data["message"]
 
 
 def reworded(error: PlatformError, message: str, hint: str | None) -> PlatformError:
@@ -388,11 +248,11 @@ class LinkedInConnector:
             path = f"/rest/networkSizes/{quote(author, safe='')}"
             params = {"edgeType": "COMPANY_FOLLOWED_BY_MEMBER"}
             response = await self._request("GET", path, call, params=params)
-            followers = ApiSession.parse(response, _network_size, call)
+            followers = ApiSession.parse(response, network_size, call)
         else:
             params = {"q": "me"}
             response = await self._request("GET", "/rest/memberFollowersCount", call, params=params)
-            followers = ApiSession.parse(response, _member_followers, call)
+            followers = ApiSession.parse(response, member_followers, call)
         return ProfileCounts(
             remote_id=author,
             handle=self._handle
@@ -419,7 +279,7 @@ class LinkedInConnector:
                 wanted = [p for p in page if cutoff is None or p.created_at >= cutoff]
                 counts = await self._counts(author, [p.urn for p in wanted], call)
                 for post in wanted:
-                    found = counts.get(post.urn, _Counts())
+                    found = counts.get(post.urn, Counts())
                     yield PostStats(
                         remote_id=post.urn,
                         created_at=post.created_at,
@@ -466,7 +326,7 @@ class LinkedInConnector:
         if self._author is None:
             call = self._session.call("identify the member")
             response = await self._request("GET", "/v2/userinfo", call, versioned=False)
-            sub, self._member_name = ApiSession.parse(response, _userinfo, call)
+            sub, self._member_name = ApiSession.parse(response, userinfo, call)
             self._author = PERSON + sub
         if not self._author.startswith((PERSON, ORGANIZATION)):
             raise PlatformError(
@@ -479,7 +339,7 @@ class LinkedInConnector:
 
     async def _pages(
         self, author: str, call: http.Call, *, max_pages: int | None = None
-    ) -> AsyncGenerator[list[_Post], None]:
+    ) -> AsyncGenerator[list[Post], None]:
         """The author's posts page by page, newest first, until the finder has no more."""
         start, read = 0, 0
         while max_pages is None or read < max_pages:
@@ -493,7 +353,9 @@ class LinkedInConnector:
             response = await self._request(
                 "GET", "/rest/posts", call, params=params, headers={"X-RestLi-Method": "FINDER"}
             )
-            page = ApiSession.parse(response, partial(_page, start=start), call)
+            page = ApiSession.parse(
+                response, partial(parse_posts_page, start=start, count=PAGE_SIZE), call
+            )
             read += 1
             if page.posts:
                 yield page.posts
@@ -501,7 +363,7 @@ class LinkedInConnector:
                 return
             start += page.received
 
-    async def _counts(self, author: str, urns: list[str], call: http.Call) -> dict[str, _Counts]:
+    async def _counts(self, author: str, urns: list[str], call: http.Call) -> dict[str, Counts]:
         """Counters for ``urns``: share statistics for a page, social actions for a member."""
         if not urns:
             return {}
@@ -511,9 +373,9 @@ class LinkedInConnector:
             ugc = [u for u in urns if u.startswith("urn:li:ugcPost:")]
             query += f"&shares={_urn_list(shares)}" if shares else ""
             query += f"&ugcPosts={_urn_list(ugc)}" if ugc else ""
-            path, parse = f"/rest/organizationalEntityShareStatistics?{query}", _share_statistics
+            path, parse = f"/rest/organizationalEntityShareStatistics?{query}", share_statistics
         else:
-            path, parse = f"/rest/socialActions?ids={_urn_list(urns)}", _social_actions
+            path, parse = f"/rest/socialActions?ids={_urn_list(urns)}", social_actions
         response = await self._request("GET", path, call)
         return ApiSession.parse(response, parse, call)
 
@@ -563,7 +425,7 @@ class LinkedInConnector:
 
     def _classify(self, response: httpx.Response, call: http.Call) -> PlatformError | None:
         """The shared classification, worded with LinkedIn's ``message`` and a useful hint."""
-        said = _error_text(response)
+        said = error_text(response)
         if response.status_code == 429 or said is None:
             return None
         try:

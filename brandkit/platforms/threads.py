@@ -37,9 +37,10 @@ from typing import ClassVar, Final
 import httpx
 
 from brandkit.clock import Clock
-from brandkit.platforms import fields, graph, http
+from brandkit.platforms import fields, graph, graph_publish, graph_tokens, http
 from brandkit.platforms.api import Authenticator
 from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult
+from brandkit.platforms.graph_connector import GraphConnector
 from brandkit.platforms.oauth import OAuthSpec
 
 PAGE_SIZE: Final = 25
@@ -80,7 +81,7 @@ def _followers(value: object) -> int:
     return found
 
 
-class ThreadsConnector(graph.GraphConnector):
+class ThreadsConnector(GraphConnector):
     """One Threads profile, through a long-lived user token with the ``threads_*`` permissions.
 
     ``extra["user_id"]`` is the Threads user id; without it the connector asks ``/me``.
@@ -113,14 +114,14 @@ class ThreadsConnector(graph.GraphConnector):
         token_response: Mapping[str, object],
     ) -> Credentials:
         """After ``brandkit auth threads``: a 60-day token (``th_exchange_token``), the id."""
-        fresh = await graph.long_lived_after_login(
+        fresh = await graph_tokens.long_lived_after_login(
             cls.platform,
             client=client,
             base_url=base_url,
             credentials=credentials,
             grant_type="th_exchange_token",
         )
-        return fresh.with_updates(user_id=graph.token_user_id(token_response))
+        return fresh.with_updates(user_id=graph_tokens.token_user_id(token_response))
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None
@@ -136,7 +137,7 @@ class ThreadsConnector(graph.GraphConnector):
             if image_url
             else {"media_type": "TEXT", "text": text}
         )
-        media_id = await graph.create_and_publish(
+        media_id = await graph_publish.create_and_publish(
             self._session,
             node=node,
             container_path="/threads",
@@ -167,7 +168,7 @@ class ThreadsConnector(graph.GraphConnector):
     # --- internals ------------------------------------------------------------------------
 
     def _authenticator(self, base_url: str, clock: Clock) -> Authenticator:
-        return graph.LongLivedTokenAuth(grant_type="th_refresh_token", clock=clock)
+        return graph_tokens.LongLivedTokenAuth(grant_type="th_refresh_token", clock=clock)
 
     async def _discover_node(self) -> str:
         call = self._session.call("find the account id")
