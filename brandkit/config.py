@@ -81,7 +81,7 @@ SETTINGS: tuple[Setting, ...] = (
         "report_day",
         str,
         "mon",
-        "weekday on which the worker writes last week's report: mon … sun",
+        "day of the week on which the worker writes last week's report: mon … sun",
         parse=_weekday_key,
         expect="a weekday: mon, tue, wed, thu, fri, sat or sun (or 月 … 日)",
     ),
