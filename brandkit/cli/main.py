@@ -31,6 +31,8 @@ from brandkit.cli import (
     sync_cmd,
     templates_cmd,
     topics_cmd,
+    users_cmd,
+    web_cmd,
     worker_cmd,
 )
 from brandkit.cli.state import CliState, err_console
@@ -125,6 +127,8 @@ app.command("sync")(sync_cmd.sync)
 app.command("report")(report_cmd.report)
 app.add_typer(goals_cmd.app, name="goals")
 app.add_typer(sandbox_cmd.app, name="sandbox")
+app.command("web")(web_cmd.web)
+app.add_typer(users_cmd.app, name="users")
 
 
 def main(argv: list[str] | None = None) -> int:

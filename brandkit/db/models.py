@@ -57,14 +57,40 @@ class Profile(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
-    """Someone who signs in: an owner, a doctor or marketing staff."""
+    """Someone who signs in to the dashboard: an owner, a doctor or marketing staff.
+
+    ``password_hash`` is an Argon2id hash (PHC string). A doctor is linked to their
+    :class:`Profile` so they can approve their own posts. ``session_version`` is part of every
+    signed session cookie: raising it (a new password, signing out) ends every session at once.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(foreign_key="workspace.id", index=True)
     login: str = Field(unique=True)
     password_hash: str | None = None
-    role: str = "owner"
+    role: str = "owner"  # owner | doctor | marketing: see brandkit/web/policy.py
+    profile_id: int | None = Field(default=None, foreign_key="profile.id")
+    session_version: int = 0
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed sign-in, kept for the rate-limit window (brandkit/web/ratelimit.py).
+
+    ``login`` is what was typed (normalised), whether or not such a user exists; ``address`` is
+    the client's IP address.
+    """
+
+    __table_args__ = (
+        Index("ix_loginattempt_login_time", "login", "attempted_at"),
+        Index("ix_loginattempt_address_time", "address", "attempted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str
+    address: str
+    attempted_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class Account(SQLModel, table=True):
