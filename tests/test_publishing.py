@@ -360,6 +360,38 @@ async def test_a_job_that_raises_is_kept_and_retried(
     assert len(calls) == 2
 
 
+async def test_editing_one_accounts_text_withdraws_the_whole_posts_approval(
+    world: World,
+) -> None:
+    from brandkit.content import TemplateLibrary
+    from brandkit.publishing.approval import unqueue_variants
+    from brandkit.publishing.editing import edit_post
+
+    due = world.clock.now() + timedelta(hours=2)
+    yamada, clinic = world.approve("朝の投稿です。", ["dr-yamada", "clinic"], due)
+    post_id = world.variant(yamada).post_id
+    with session_scope(world.engine) as session:
+        unqueue = edit_post(
+            session,
+            TemplateLibrary(),
+            post_id,
+            now=world.clock.now(),
+            text="昼の投稿です。",
+            account="clinic",
+        )
+    unqueue_variants(world.runtime.queue, unqueue)
+
+    assert sorted(unqueue) == sorted([yamada, clinic])
+    assert world.variant(yamada).text == "朝の投稿です。"
+    assert {world.variant(v).state for v in (yamada, clinic)} == {S.DRAFT}
+    assert not {f"{PUBLISH_PREFIX}{v}" for v in (yamada, clinic)} & set(
+        world.runtime.queue.job_ids()
+    )
+    world.clock.set(due)
+    await world.worker().run_once()
+    assert world.statuses("dr_yamada") == [] and world.statuses("clinic") == []
+
+
 async def test_editing_an_approved_post_sends_it_back_to_draft(world: World) -> None:
     from brandkit.content import TemplateLibrary
     from brandkit.db.models import Post

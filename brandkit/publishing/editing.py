@@ -1,8 +1,9 @@
 """Editing a post: new text or new variables, re-checked, and back to draft for approval.
 
 An approved post that is edited must be approved again — what was approved is not what would be
-published — so its scheduled variants return to ``draft`` and lose their jobs. Variants that are
-published, publishing or unconfirmed are never touched.
+published — so its scheduled variants return to ``draft`` and lose their jobs, including those of
+accounts whose text did not change (approval is of the whole post). Variants that are published,
+publishing or unconfirmed are never touched.
 """
 
 from __future__ import annotations
@@ -92,6 +93,13 @@ def edit_post(
         session.refresh(variant)
         variant.text, variant.length, variant.findings = body, length, findings
         variant.updated_at = now
+    # approval is of the whole post: editing one account's text withdraws the others' too, or
+    # they would publish under an approval the post no longer has
+    for variant, _acct in rows:
+        assert variant.id is not None
+        if (variant, _acct) not in chosen and variant.state in (S.APPROVED, S.SCHEDULED):
+            unqueue.append(variant.id)
+            transition(session, variant.id, S(variant.state), S.DRAFT, now=now)
     post.state = "draft"
     post.approved_by = post.approved_at = post.lint_override_reason = None
     post.updated_at = now
