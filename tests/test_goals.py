@@ -345,6 +345,10 @@ def test_goal_input_is_checked(engine: Engine, grower: tuple[int, int]) -> None:
         ("followers", "-3"),
         ("followers", "lots"),
         ("likes", "10"),
+        ("followers", "inf"),  # float() takes these; a goal cannot
+        ("followers", "nan"),
+        ("engagement_rate", "nan%"),
+        ("followers", "1e300"),
     ]:
         with pytest.raises(InvalidInputError):
             parse_target(metric, text)

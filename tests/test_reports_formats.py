@@ -213,3 +213,22 @@ def test_categories_come_from_front_matter_and_a_user_template_wins(tmp_path: Pa
     found = template_categories([tmp_path / "templates"])
     assert found["ja/health_tip"] == "my_tips" and found["en/health_tip"] == "health_tip"
     assert "ja/broken" not in found and len(found) >= 52
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--period", "9999-12"],
+        ["--period", "0001-01"],
+        ["--from", "2026-01-01", "--to", "9999-12-31"],
+        ["--from", "0001-01-01", "--to", "2026-01-01"],
+    ],
+)
+def test_a_period_outside_the_calendar_is_a_clear_error(
+    args: list[str], capsys: pytest.CaptureFixture[str], clean_environ: Path
+) -> None:
+    assert main(["init", "--name", "clinic"]) == 0
+    code = main(["report", *args, "--format", "text"])
+    err = capsys.readouterr().err
+    assert code == 65, err
+    assert "outside the years" in err and "internal error" not in err

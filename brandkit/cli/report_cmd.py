@@ -32,11 +32,24 @@ from brandkit.workspace import current_workspace
 FORMATS = ("text", "html", "md", "csv", "json")
 
 
+YEARS = (1970, 9998)  # outside, date arithmetic and time-zone conversion would overflow
+
+
+def _in_range(day: date, flag: str, value: str) -> date:
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise InvalidInputError(
+            f"{flag} {value!r} is outside the years {YEARS[0]}–{YEARS[1]}",
+            hint="give a date in the period your data covers",
+        )
+    return day
+
+
 def _parse_date(value: str, flag: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInputError(f"{flag} {value!r} is not a date", hint="use YYYY-MM-DD") from exc
+    return _in_range(day, flag, value)
 
 
 def period_bounds(
@@ -51,6 +64,7 @@ def period_bounds(
             raise InvalidInputError(
                 f"--period {period!r} is not a month", hint="use YYYY-MM, e.g. 2026-11"
             ) from exc
+        _in_range(first, "--period", period)
         following = date(year + month // 12, month % 12 + 1, 1)
         return first, following
     last = (latest or datetime.now(UTC)).date() + timedelta(days=1)

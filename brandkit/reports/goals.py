@@ -9,6 +9,7 @@ rules of :mod:`brandkit.reports.projection`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -160,6 +161,9 @@ def as_metric(name: str) -> Metric:
     )
 
 
+MAX_TARGET = 1e12  # no account has a trillion followers; beyond it the number is a typo
+
+
 def parse_target(metric: str, text: str) -> float:
     """``--target``: a count, or for engagement_rate a fraction (0.05) or a percentage (5%)."""
     as_metric(metric)
@@ -169,6 +173,11 @@ def parse_target(metric: str, text: str) -> float:
         value = float(raw.rstrip("%"))
     except ValueError as exc:
         raise InvalidInputError(f"--target {text!r} is not a number", hint="e.g. 2000") from exc
+    if not math.isfinite(value) or value > MAX_TARGET:
+        raise InvalidInputError(
+            f"--target {text!r} is not a usable number",
+            hint=f"give a finite target up to {MAX_TARGET:,.0f}, e.g. 2000",
+        )
     if percent:
         if metric != "engagement_rate":
             raise InvalidInputError(f"--target {text!r}: only engagement_rate takes a percentage")
