@@ -17,6 +17,9 @@ from brandkit.db.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("BRANDKIT_TEST_POSTGRES_URL")
 
+#: the connector tests' ``client`` fixture (an httpx client over the module's ``server``)
+pytest_plugins = ["tests.connector_support"]
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

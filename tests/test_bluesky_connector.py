@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +27,7 @@ from brandkit.errors import (
     RejectedError,
     TransientError,
 )
-from brandkit.platforms.api import NO_RETRY, ConnectorContext, RetryPolicy
+from brandkit.platforms.api import NO_RETRY, RetryPolicy
 from brandkit.platforms.base import (
     Connector,
     Credentials,
@@ -43,8 +41,9 @@ from brandkit.platforms.bluesky import BlueskyConnector
 from brandkit.platforms.bluesky_richtext import build_facets, mention_handles, post_languages
 from brandkit.platforms.bluesky_session import jwt_expiry
 from brandkit.platforms.bluesky_xrpc import record_key
+from tests.connector_support import FakeServer, Fixtures, Handler, MemoryStore, collect, connect
 
-FIXTURES = Path(__file__).parent / "fixtures" / "bluesky"
+load = Fixtures("bluesky").load
 BASE_URL = "https://pds.sakura-clinic.example"
 DID = "did:plc:7iza6de2dwap2sbkpav7c6c6"
 HANDLE = "dr-sato.bsky.social"
@@ -60,12 +59,6 @@ FLU_TEXT = (
 FLU_KEY = record_key("variant-42")
 FLU_URI = f"at://{DID}/app.bsky.feed.post/{FLU_KEY}"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 SESSION = load("create_session.json")
@@ -104,27 +97,17 @@ def session_credentials(**extra: str) -> Credentials:
     )
 
 
-class FakePds:
+class FakePds(FakeServer):
     """A PDS: documented answers per XRPC method, any of which a test can override.
 
     An override is a handler, or a list of handlers used one per request (the last one stays).
     """
 
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.overrides: dict[str, Handler | list[Handler]] = {}
+    def key(self, request: httpx.Request) -> str:
+        return request.url.path.removeprefix("/xrpc/")
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        nsid = request.url.path.removeprefix("/xrpc/")
-        override = self.overrides.get(nsid)
-        if isinstance(override, list):
-            return (override.pop(0) if len(override) > 1 else override[0])(request)
-        if override is not None:
-            return override(request)
-        return self.default(nsid, request.url.params)
-
-    def default(self, nsid: str, params: httpx.QueryParams) -> httpx.Response:
+    def fallback(self, request: httpx.Request) -> httpx.Response:
+        nsid, params = self.key(request), request.url.params
         if nsid == "com.atproto.server.createSession":
             return answer(SESSION)
         if nsid == "com.atproto.server.refreshSession":
@@ -153,19 +136,6 @@ class FakePds:
         return [r for r in self.requests if r.url.path == f"/xrpc/{nsid}"]
 
 
-class MemoryStore:
-    def __init__(self, credentials: Credentials) -> None:
-        self.current = credentials
-        self.saved: list[Credentials] = []
-
-    async def load(self) -> Credentials:
-        return self.current
-
-    async def save(self, credentials: Credentials) -> None:
-        self.saved.append(credentials)
-        self.current = credentials
-
-
 class Rig:
     """Builds connectors around one fake PDS, one client and a simulated clock."""
 
@@ -180,11 +150,15 @@ class Rig:
     ) -> BlueskyConnector:
         credentials = credentials or session_credentials()
         self.store = MemoryStore(credentials)
-        context = ConnectorContext(
-            clock=self.clock, retry=retry, account_key="account:7", store=self.store
-        )
-        return BlueskyConnector(
-            client=self.client, base_url=BASE_URL, credentials=credentials, context=context
+        return connect(
+            BlueskyConnector,
+            self.client,
+            self.clock,
+            credentials,
+            base_url=BASE_URL,
+            retry=retry,
+            store=self.store,
+            account_key="account:7",
         )
 
     @property
@@ -199,13 +173,8 @@ def server() -> FakePds:
 
 
 @pytest.fixture
-async def rig(server: FakePds) -> AsyncIterator[Rig]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-        yield Rig(server, client)
-
-
-async def collect(conn: BlueskyConnector, since: datetime | None = None) -> list[PostStats]:
-    return [stats async for stats in conn.fetch_post_metrics(since=since)]
+def rig(server: FakePds, client: httpx.AsyncClient) -> Rig:
+    return Rig(server, client)
 
 
 def bearer(request: httpx.Request) -> str | None:

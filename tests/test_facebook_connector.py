@@ -8,11 +8,7 @@ tested here too, since Facebook is the Graph API proper.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -27,40 +23,24 @@ from brandkit.errors import (
     TransientError,
 )
 from brandkit.platforms import graph, graph_tokens, http
-from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
+from brandkit.platforms.api import NO_RETRY, RateLimitBook, RetryPolicy
 from brandkit.platforms.base import Connector, Credentials, PublishResult, RateLimit
 from brandkit.platforms.facebook import FacebookPageConnector
+from tests.connector_support import FakeServer, Fixtures, answer, collect, connect, form
 
-FIXTURES = Path(__file__).parent / "fixtures" / "facebook"
+FIXTURES = Fixtures("facebook")
+load, fixture = FIXTURES.load, FIXTURES.handler
 BASE = "https://graph.facebook.com/v25.0"
 TOKEN = "EAAG-SECRET-page-token-0123456789"
 PAGE = "104857600123456"
 POST = f"{PAGE}_122101234567890123"
 NOW = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def answer(payload: object, status: int = 200, **headers: str) -> httpx.Response:
-    return httpx.Response(status, json=payload, headers=headers)
-
-
-def fixture(name: str, status: int = 200, **headers: str) -> Handler:
-    return lambda request: answer(load(name), status, **headers)
-
-
-def form(request: httpx.Request) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-
-
-class FakeGraph:
+class FakeGraph(FakeServer):
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.routes: dict[tuple[str, str], Handler] = {
+        super().__init__()
+        self.routes = {
             ("GET", "/v25.0/me"): lambda r: answer({"id": PAGE, "name": "Tanaka Family Clinic"}),
             ("GET", f"/v25.0/{PAGE}"): fixture("page.json"),
             ("POST", f"/v25.0/{PAGE}/feed"): fixture("feed_created.json"),
@@ -74,16 +54,9 @@ class FakeGraph:
             ("GET", "/v25.0/me/accounts"): fixture("me_accounts.json"),
         }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        handler = self.routes.get((request.method, request.url.path))
-        if handler is None:
-            error = {"message": "Unsupported get request.", "code": 100, "error_subcode": 33}
-            return answer({"error": error}, 400)
-        return handler(request)
-
-    def paths(self) -> list[str]:
-        return [r.url.path for r in self.requests]
+    def fallback(self, request: httpx.Request) -> httpx.Response:
+        error = {"message": "Unsupported get request.", "code": 100, "error_subcode": 33}
+        return answer({"error": error}, 400)
 
 
 @pytest.fixture
@@ -96,12 +69,6 @@ def clock() -> SimulatedClock:
     return SimulatedClock(NOW)
 
 
-@pytest.fixture
-async def client(server: FakeGraph) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-        yield client
-
-
 def make(
     client: httpx.AsyncClient,
     clock: SimulatedClock,
@@ -111,9 +78,8 @@ def make(
     limits: RateLimitBook | None = None,
 ) -> FacebookPageConnector:
     credentials = Credentials(token=TOKEN, extra={"page_id": PAGE} if extra is None else extra)
-    context = ConnectorContext(clock=clock, limits=limits or RateLimitBook(), retry=retry)
-    return FacebookPageConnector(
-        client=client, base_url=BASE, credentials=credentials, context=context
+    return connect(
+        FacebookPageConnector, client, clock, credentials, base_url=BASE, retry=retry, limits=limits
     )
 
 
@@ -208,7 +174,7 @@ async def test_without_a_page_id_the_page_token_names_its_page_through_me(
 async def test_posts_read_reaction_comment_and_share_totals_across_pages(
     client: httpx.AsyncClient, clock: SimulatedClock, server: FakeGraph
 ) -> None:
-    stats = [s async for s in make(client, clock).fetch_post_metrics()]
+    stats = await collect(make(client, clock))
 
     assert [(s.likes, s.replies, s.reposts) for s in stats] == [(64, 7, 5), (23, 2, 0), (41, 3, 2)]
     assert stats[0].created_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
@@ -282,7 +248,7 @@ async def test_a_missing_permission_says_to_reauthorise(
 ) -> None:
     server.routes[("GET", f"/v25.0/{PAGE}/posts")] = fixture("error_10.json", 403)
     with pytest.raises(PlatformError) as caught:
-        [s async for s in make(client, clock).fetch_post_metrics()]
+        await collect(make(client, clock))
     assert type(caught.value) is PlatformError
     assert "permission" in (caught.value.hint or "")
 

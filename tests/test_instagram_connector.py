@@ -7,11 +7,7 @@ its README for the documentation page of each file).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -25,11 +21,13 @@ from brandkit.errors import (
     RejectedError,
     TransientError,
 )
-from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
+from brandkit.platforms.api import NO_RETRY, RetryPolicy
 from brandkit.platforms.base import Connector, Credentials, PublishResult
 from brandkit.platforms.instagram import InstagramConnector
+from tests.connector_support import FakeServer, Fixtures, answer, collect, connect, form
 
-FIXTURES = Path(__file__).parent / "fixtures" / "instagram"
+FIXTURES = Fixtures("instagram")
+load, fixture = FIXTURES.load, FIXTURES.handler
 BASE = "https://graph.instagram.com/v25.0"
 TOKEN = "IGAA-SECRET-token-0123456789abcdef"
 IG = "17841405822304914"
@@ -39,30 +37,12 @@ NOW = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
 IMAGE = "https://clinic.example/images/flu-2026.jpg"
 CAPTION = "インフルエンザ予防のポイント #health"
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def answer(payload: object, status: int = 200, **headers: str) -> httpx.Response:
-    return httpx.Response(status, json=payload, headers=headers)
-
-
-def fixture(name: str, status: int = 200, **headers: str) -> Handler:
-    return lambda request: answer(load(name), status, **headers)
-
-
-def form(request: httpx.Request) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-
-
-class FakeInstagram:
+class FakeInstagram(FakeServer):
     def __init__(self, prefix: str = "/v25.0") -> None:
-        self.requests: list[httpx.Request] = []
+        super().__init__()
         p = prefix
-        self.routes: dict[tuple[str, str], Handler] = {
+        self.routes = {
             ("GET", f"{p}/me"): fixture("me.json"),
             ("GET", f"{p}/{IG}"): fixture("ig_user.json"),
             ("GET", f"{p}/{IG}/content_publishing_limit"): fixture("content_publishing_limit.json"),
@@ -79,15 +59,8 @@ class FakeInstagram:
         after = request.url.params.get("after")
         return answer(load("media_page2.json" if after else "media_page1.json"))
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        handler = self.routes.get((request.method, request.url.path))
-        if handler is None:
-            return answer({"error": {"message": "Unsupported get request.", "code": 100}}, 400)
-        return handler(request)
-
-    def paths(self, method: str | None = None) -> list[str]:
-        return [r.url.path for r in self.requests if method in (None, r.method)]
+    def fallback(self, request: httpx.Request) -> httpx.Response:
+        return answer({"error": {"message": "Unsupported get request.", "code": 100}}, 400)
 
 
 @pytest.fixture
@@ -100,12 +73,6 @@ def clock() -> SimulatedClock:
     return SimulatedClock(NOW)
 
 
-@pytest.fixture
-async def client(server: FakeInstagram) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-        yield client
-
-
 def make(
     client: httpx.AsyncClient,
     clock: SimulatedClock,
@@ -115,10 +82,7 @@ def make(
     retry: RetryPolicy = NO_RETRY,
 ) -> InstagramConnector:
     credentials = Credentials(token=TOKEN, extra={"ig_user_id": IG} if extra is None else extra)
-    context = ConnectorContext(clock=clock, limits=RateLimitBook(), retry=retry)
-    return InstagramConnector(
-        client=client, base_url=base_url, credentials=credentials, context=context
-    )
+    return connect(InstagramConnector, client, clock, credentials, base_url=base_url, retry=retry)
 
 
 # --- publishing -----------------------------------------------------------------------------------
@@ -259,7 +223,7 @@ async def test_without_an_id_instagram_login_asks_me_for_user_id(
 async def test_metrics_expand_insights_in_the_page_and_follow_next(
     client: httpx.AsyncClient, clock: SimulatedClock, server: FakeInstagram
 ) -> None:
-    stats = [s async for s in make(client, clock).fetch_post_metrics()]
+    stats = await collect(make(client, clock))
 
     assert [s.remote_id for s in stats] == [MEDIA, "17919999999999999", "17918888888888888"]
     first = stats[0]
@@ -296,13 +260,13 @@ async def test_refused_insights_fall_back_to_counts_only(
     server.routes[("GET", f"/v25.0/{IG}/media")] = media
     connector = make(client, clock)
 
-    stats = [s async for s in connector.fetch_post_metrics()]
+    stats = await collect(connector)
 
     assert [s.likes for s in stats] == [120, 98, 40]
     assert all(s.impressions is None and s.bookmarks is None for s in stats)
     requests = [r for r in server.requests if r.url.path == f"/v25.0/{IG}/media"]
     assert len(requests) == 3  # the refused page, then both pages without the expansion
-    [s async for s in connector.fetch_post_metrics()]
+    await collect(connector)
     later = [r for r in server.requests if r.url.path == f"/v25.0/{IG}/media"][3:]
     assert all("insights" not in r.url.params["fields"] for r in later)
 
@@ -316,7 +280,7 @@ async def test_a_next_link_on_another_server_falls_back_to_the_cursor(
         answer(load("media_page2.json")) if r.url.params.get("after") else answer(page)
     )
 
-    stats = [s async for s in make(client, clock).fetch_post_metrics()]
+    stats = await collect(make(client, clock))
 
     assert len(stats) == 3
     assert all(r.url.host == "graph.instagram.com" for r in server.requests)
@@ -330,7 +294,7 @@ async def test_a_next_link_on_another_server_without_a_cursor_is_refused(
     server.routes[("GET", f"/v25.0/{IG}/media")] = lambda r: answer(page)
 
     with pytest.raises(PlatformError, match="another server"):
-        [s async for s in make(client, clock).fetch_post_metrics()]
+        await collect(make(client, clock))
 
 
 async def test_find_post_matches_the_caption(

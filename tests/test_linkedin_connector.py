@@ -8,11 +8,7 @@ backoffs and resets cost nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -28,11 +24,13 @@ from brandkit.errors import (
     RateLimitedError,
     RejectedError,
 )
-from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
+from brandkit.platforms.api import NO_RETRY, RateLimitBook, RetryPolicy
 from brandkit.platforms.base import Credentials
 from brandkit.platforms.linkedin import LINKEDIN_VERSION, LinkedInConnector, next_utc_midnight
+from tests.connector_support import FakeServer, Fixtures, MemoryStore, collect, connect, form
 
-FIXTURES = Path(__file__).parent / "fixtures" / "linkedin"
+FIXTURES = Fixtures("linkedin")
+load, answer, fixture = FIXTURES.load, FIXTURES.answer, FIXTURES.handler
 BASE_URL = "https://api.linkedin.com"
 TOKEN = "tok-SECRET-linkedin-5e6f7a8b"
 ORG = "urn:li:organization:2414183"
@@ -49,63 +47,29 @@ FLU_TEXT = (
     "#health #健康"
 )
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def answer(name: str, status: int = 200, **headers: str) -> httpx.Response:
-    return httpx.Response(status, json=load(name), headers=headers)
-
-
-class FakeLinkedIn:
+class FakeLinkedIn(FakeServer):
     """Documented answers per path; a test overrides any of them."""
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.overrides: dict[tuple[str, str], Handler] = {}
+        super().__init__()
+        self.routes = {
+            ("POST", "/rest/posts"): lambda r: httpx.Response(201, headers={"x-restli-id": FLU}),
+            ("GET", "/rest/posts"): self.posts_page,
+            ("GET", "/v2/userinfo"): fixture("userinfo.json"),
+            ("GET", f"/rest/networkSizes/{ORG}"): fixture("network_size.json"),
+            ("GET", "/rest/memberFollowersCount"): fixture("member_followers_count.json"),
+            ("GET", "/rest/organizationalEntityShareStatistics"): fixture("share_statistics.json"),
+            ("GET", "/rest/socialActions"): fixture("social_actions.json"),
+            ("POST", "/oauth/v2/accessToken"): fixture("token_refresh.json"),
+        }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        key = (request.method, request.url.path)
-        if key in self.overrides:
-            return self.overrides[key](request)
-        if key == ("POST", "/rest/posts"):
-            return httpx.Response(201, headers={"x-restli-id": FLU})
-        if key == ("GET", "/rest/posts"):
-            start = request.url.params.get("start", "0")
-            return answer("posts_page1.json" if start == "0" else "posts_page2.json")
-        if key == ("GET", "/v2/userinfo"):
-            return answer("userinfo.json")
-        if key == ("GET", f"/rest/networkSizes/{ORG}"):
-            return answer("network_size.json")
-        if key == ("GET", "/rest/memberFollowersCount"):
-            return answer("member_followers_count.json")
-        if key == ("GET", "/rest/organizationalEntityShareStatistics"):
-            return answer("share_statistics.json")
-        if key == ("GET", "/rest/socialActions"):
-            return answer("social_actions.json")
-        if key == ("POST", "/oauth/v2/accessToken"):
-            return answer("token_refresh.json")
+    def posts_page(self, request: httpx.Request) -> httpx.Response:
+        start = request.url.params.get("start", "0")
+        return answer("posts_page1.json" if start == "0" else "posts_page2.json")
+
+    def fallback(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, json={"status": 404, "message": "No virtual resource found"})
-
-    def to(self, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path == path]
-
-
-class MemoryStore:
-    def __init__(self, credentials: Credentials) -> None:
-        self.current = credentials
-        self.saved: list[Credentials] = []
-
-    async def load(self) -> Credentials:
-        return self.current
-
-    async def save(self, credentials: Credentials) -> None:
-        self.saved.append(credentials)
-        self.current = credentials
 
 
 @pytest.fixture
@@ -116,12 +80,6 @@ def server() -> FakeLinkedIn:
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(NOW)
-
-
-@pytest.fixture
-async def client(server: FakeLinkedIn) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-        yield client
 
 
 def make(
@@ -135,11 +93,31 @@ def make(
     **extra: str,
 ) -> LinkedInConnector:
     credentials = store.current if store else Credentials(token=TOKEN, extra=extra)
-    context = ConnectorContext(
-        clock=clock, retry=retry, store=store, limits=limits or RateLimitBook()
+    return connect(
+        LinkedInConnector,
+        client,
+        clock,
+        credentials,
+        base_url=base_url,
+        retry=retry,
+        store=store,
+        limits=limits,
     )
-    return LinkedInConnector(
-        client=client, base_url=base_url, credentials=credentials, context=context
+
+
+def expired_store(**extra: str) -> MemoryStore:
+    """An organization's credentials whose token expired a minute ago, with a refresh token."""
+    return MemoryStore(
+        Credentials(
+            token=TOKEN,
+            extra={
+                "author_urn": ORG,
+                "refresh_token": "refresh-SECRET-li",
+                "client_id": "86clinicapp",
+                **extra,
+                "expires_at": (NOW - timedelta(minutes=1)).isoformat(),
+            },
+        )
     )
 
 
@@ -266,7 +244,7 @@ async def test_the_linkedin_version_can_be_overridden_per_account(
 async def test_organization_posts_carry_share_statistics_across_pages(
     server: FakeLinkedIn, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
-    stats = [s async for s in make(client, clock, author_urn=ORG).fetch_post_metrics()]
+    stats = await collect(make(client, clock, author_urn=ORG))
 
     assert [s.remote_id for s in stats] == [FLU, QA, HIRING]  # the draft is skipped
     flu, qa, hiring = stats
@@ -296,7 +274,7 @@ async def test_organization_posts_carry_share_statistics_across_pages(
 async def test_member_posts_carry_likes_and_comments_from_social_actions(
     server: FakeLinkedIn, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
-    stats = [s async for s in make(client, clock, author_urn=MEMBER).fetch_post_metrics()]
+    stats = await collect(make(client, clock, author_urn=MEMBER))
 
     flu, qa, hiring = stats
     assert (flu.likes, flu.replies, flu.reposts, flu.impressions) == (18, 4, None, None)
@@ -313,7 +291,7 @@ async def test_member_posts_without_r_member_social_say_which_permission(
 ) -> None:
     server.overrides[("GET", "/rest/posts")] = lambda r: answer("error_403.json", 403)
     with pytest.raises(PlatformError, match="Not enough permissions") as caught:
-        [s async for s in make(client, clock, author_urn=MEMBER).fetch_post_metrics()]
+        await collect(make(client, clock, author_urn=MEMBER))
     assert "r_member_social" in (caught.value.hint or "")
     assert "ACCESS_DENIED" in str(caught.value)
 
@@ -322,7 +300,7 @@ async def test_since_stops_at_the_first_page_reaching_older_posts(
     server: FakeLinkedIn, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
     since = datetime(2026, 11, 20, tzinfo=UTC)
-    stats = [s async for s in make(client, clock, author_urn=ORG).fetch_post_metrics(since=since)]
+    stats = await collect(make(client, clock, author_urn=ORG), since)
 
     assert [s.remote_id for s in stats] == [FLU]
     assert len(server.to("/rest/posts")) == 1
@@ -407,25 +385,13 @@ async def test_an_expired_token_without_refresh_token_asks_to_reauthorise(
 async def test_a_refresh_token_renews_the_access_token_and_is_saved(
     server: FakeLinkedIn, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
-    store = MemoryStore(
-        Credentials(
-            token=TOKEN,
-            extra={
-                "author_urn": ORG,
-                "refresh_token": "refresh-SECRET-li",
-                "client_id": "86clinicapp",
-                "client_secret": "client-SECRET-li",
-                "expires_at": (NOW - timedelta(minutes=1)).isoformat(),
-            },
-        )
-    )
+    store = expired_store(client_secret="client-SECRET-li")
 
     await make(client, clock, store=store).fetch_profile()
 
     (refresh,) = server.to("/oauth/v2/accessToken")
     assert refresh.url.host == "www.linkedin.com"
-    form = {k: v[0] for k, v in parse_qs(refresh.content.decode()).items()}
-    assert form == {
+    assert form(refresh) == {
         "grant_type": "refresh_token",
         "refresh_token": "refresh-SECRET-li",
         "client_id": "86clinicapp",
@@ -442,17 +408,7 @@ async def test_a_refresh_token_renews_the_access_token_and_is_saved(
 async def test_a_sandbox_base_url_keeps_the_token_endpoint_local(
     server: FakeLinkedIn, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
-    store = MemoryStore(
-        Credentials(
-            token=TOKEN,
-            extra={
-                "author_urn": ORG,
-                "refresh_token": "refresh-SECRET-li",
-                "client_id": "86clinicapp",
-                "expires_at": (NOW - timedelta(minutes=1)).isoformat(),
-            },
-        )
-    )
+    store = expired_store()
     await make(client, clock, base_url="http://127.0.0.1:8765", store=store).fetch_profile()
     (refresh,) = server.to("/oauth/v2/accessToken")
     assert str(refresh.url) == "http://127.0.0.1:8765/oauth/v2/accessToken"
@@ -464,17 +420,7 @@ async def test_a_refused_refresh_is_auth_expired(
     server.overrides[("POST", "/oauth/v2/accessToken")] = lambda r: answer(
         "error_token_400.json", 400
     )
-    store = MemoryStore(
-        Credentials(
-            token=TOKEN,
-            extra={
-                "author_urn": ORG,
-                "refresh_token": "refresh-SECRET-li",
-                "client_id": "86clinicapp",
-                "expires_at": (NOW - timedelta(minutes=1)).isoformat(),
-            },
-        )
-    )
+    store = expired_store()
     with pytest.raises(AuthExpiredError) as caught:
         await make(client, clock, store=store).fetch_profile()
     assert "refresh-SECRET-li" not in str(caught.value) + (caught.value.body or "")

@@ -8,12 +8,9 @@ The fake server is a handler that branches on ``request.url.path`` (as httpx's o
 from __future__ import annotations
 
 import html
-import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -47,8 +44,9 @@ from brandkit.platforms.http import (
     redact,
 )
 from brandkit.platforms.mastodon import MastodonConnector, comparable_text, html_to_text
+from tests.connector_support import FakeServer, Fixtures, Handler, collect
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mastodon"
+load = Fixtures("mastodon").load
 BASE_URL = "https://mastodon.example"
 TOKEN = "tok-SECRET-9f8e7d6c5b4a3210"
 ACCOUNT_ID = "109382828938474920"
@@ -64,12 +62,6 @@ FLU_ID, CLOSED_ID, QA_ID, SHOT_ID, CONF_ID, ALLERGY_ID = (
     "115442900000000000",
 )
 FLU_TEXT = "Flu season tips: wash hands, sleep well. More at https://clinic.example/flu #health"
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def answer(payload: object, status: int = 200, **headers: str) -> httpx.Response:
@@ -87,7 +79,7 @@ def statuses_link(*, next_max_id: str | None, prev_min_id: str) -> str:
     return ", ".join(links)
 
 
-class FakeMastodon:
+class FakeMastodon(FakeServer):
     """A Mastodon server: documented answers per path, any of which a test can override."""
 
     # max_id asked for -> (page file, max_id of its "next" link, min_id of its "prev" link)
@@ -98,26 +90,22 @@ class FakeMastodon:
     }
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.overrides: dict[tuple[str, str], Handler] = {}
+        super().__init__()
+        self.routes = {
+            ("POST", "/api/v1/statuses"): lambda r: answer(load("status_created.json")),
+            ("GET", "/api/v1/accounts/verify_credentials"): lambda r: answer(
+                load("verify_credentials.json")
+            ),
+            ("GET", STATUSES_PATH): self.statuses,
+        }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        key = (request.method, request.url.path)
-        if key in self.overrides:
-            return self.overrides[key](request)
-        if key == ("POST", "/api/v1/statuses"):
-            return answer(load("status_created.json"))
-        if key == ("GET", "/api/v1/accounts/verify_credentials"):
-            return answer(load("verify_credentials.json"))
-        if key == ("GET", STATUSES_PATH):
-            name, next_id, prev_id = self.PAGES[request.url.params.get("max_id")]
-            link = statuses_link(next_max_id=next_id, prev_min_id=prev_id)
-            return answer(load(name), Link=link)
+    def statuses(self, request: httpx.Request) -> httpx.Response:
+        name, next_id, prev_id = self.PAGES[request.url.params.get("max_id")]
+        link = statuses_link(next_max_id=next_id, prev_min_id=prev_id)
+        return answer(load(name), Link=link)
+
+    def fallback(self, request: httpx.Request) -> httpx.Response:
         return answer({"error": "Record not found"}, status=404)
-
-    def paths(self) -> list[str]:
-        return [r.url.path for r in self.requests]
 
     def status_pages_read(self) -> list[str | None]:
         return [r.url.params.get("max_id") for r in self.requests if r.url.path == STATUSES_PATH]
@@ -129,18 +117,17 @@ def server() -> FakeMastodon:
 
 
 @pytest.fixture
-async def connector(server: FakeMastodon) -> AsyncIterator[MastodonConnector]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-        # one attempt per call: these tests pin down how each failure is classified; the
-        # shared retry pipeline has its own tests (tests/test_platform_api.py)
-        conn = MastodonConnector(
-            client=client,
-            base_url=BASE_URL + "/",
-            credentials=Credentials(token=TOKEN),
-            context=ConnectorContext(retry=NO_RETRY),
-        )
-        yield conn
-        await conn.aclose()
+async def connector(client: httpx.AsyncClient) -> AsyncIterator[MastodonConnector]:
+    # one attempt per call: these tests pin down how each failure is classified; the
+    # shared retry pipeline has its own tests (tests/test_platform_api.py)
+    conn = MastodonConnector(
+        client=client,
+        base_url=BASE_URL + "/",
+        credentials=Credentials(token=TOKEN),
+        context=ConnectorContext(retry=NO_RETRY),
+    )
+    yield conn
+    await conn.aclose()
 
 
 def fail_with(error: str, status: int) -> Handler:
@@ -152,10 +139,6 @@ def raise_(exc_type: type[httpx.TransportError], message: str = "boom") -> Handl
         raise exc_type(message, request=request)
 
     return handler
-
-
-async def collect(conn: MastodonConnector, since: datetime | None = None) -> list[PostStats]:
-    return [stats async for stats in conn.fetch_post_metrics(since=since)]
 
 
 # --- the happy paths ---------------------------------------------------------------------------

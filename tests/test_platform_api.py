@@ -34,25 +34,13 @@ from brandkit.platforms.api import (
 from brandkit.platforms.base import Credentials, RateLimit
 from brandkit.platforms.http import redact
 from brandkit.platforms.oauth import OAuth2RefreshAuth, OAuthSpec, basic_auth
+from tests.connector_support import MemoryStore
 
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TOKEN = "tok-SECRET-old-123456"
 NEW_TOKEN = "tok-SECRET-new-654321"
 REFRESH = "refresh-SECRET-777"
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class Store:
-    def __init__(self, credentials: Credentials) -> None:
-        self.current = credentials
-        self.saved: list[Credentials] = []
-
-    async def load(self) -> Credentials:
-        return self.current
-
-    async def save(self, credentials: Credentials) -> None:
-        self.saved.append(credentials)
-        self.current = credentials
 
 
 class Server:
@@ -95,7 +83,7 @@ def session(
     *,
     credentials: Credentials | None = None,
     retry: RetryPolicy | None = None,
-    store: Store | None = None,
+    store: MemoryStore | None = None,
     book: RateLimitBook | None = None,
     refreshable: bool = False,
 ) -> ApiSession:
@@ -269,7 +257,7 @@ def oauth_credentials(expires_at: datetime) -> Credentials:
 
 async def test_a_token_about_to_expire_is_renewed_first_and_saved(clock: SimulatedClock) -> None:
     server = Server(ok)
-    store = Store(oauth_credentials(START + timedelta(seconds=30)))
+    store = MemoryStore(oauth_credentials(START + timedelta(seconds=30)))
     s = session(server, clock, credentials=store.current, store=store, refreshable=True)
 
     await get(s)
@@ -290,7 +278,7 @@ async def test_a_token_about_to_expire_is_renewed_first_and_saved(clock: Simulat
 
 async def test_a_401_refreshes_once_and_resends(clock: SimulatedClock) -> None:
     server = Server(status(401), ok)
-    store = Store(oauth_credentials(START + timedelta(hours=1)))
+    store = MemoryStore(oauth_credentials(START + timedelta(hours=1)))
     s = session(server, clock, credentials=store.current, store=store, refreshable=True)
 
     await get(s)
@@ -301,7 +289,7 @@ async def test_a_401_refreshes_once_and_resends(clock: SimulatedClock) -> None:
 
 async def test_a_401_after_a_refresh_is_auth_expired(clock: SimulatedClock) -> None:
     server = Server(status(401))
-    store = Store(oauth_credentials(START + timedelta(hours=1)))
+    store = MemoryStore(oauth_credentials(START + timedelta(hours=1)))
     s = session(server, clock, credentials=store.current, store=store, refreshable=True)
 
     with pytest.raises(AuthExpiredError):
@@ -313,7 +301,7 @@ async def test_a_token_refreshed_elsewhere_is_adopted_not_refreshed_again(
     clock: SimulatedClock,
 ) -> None:
     server = Server(status(401), ok)
-    store = Store(oauth_credentials(START + timedelta(hours=1)))
+    store = MemoryStore(oauth_credentials(START + timedelta(hours=1)))
     s = session(server, clock, credentials=store.current, store=store, refreshable=True)
     store.current = store.current.with_updates(token="tok-from-the-other-worker")
 
@@ -333,7 +321,7 @@ async def test_a_revoked_refresh_token_is_auth_expired_without_secrets(
 
     expired = oauth_credentials(START - timedelta(minutes=1))
     server = Server(status(401), token_endpoint=invalid_grant)
-    s = session(server, clock, credentials=expired, store=Store(expired), refreshable=True)
+    s = session(server, clock, credentials=expired, store=MemoryStore(expired), refreshable=True)
 
     with pytest.raises(AuthExpiredError) as caught:
         await get(s)

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -28,33 +24,30 @@ from brandkit.errors import (
     TransientError,
 )
 from brandkit.platforms import graph
-from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
+from brandkit.platforms.api import NO_RETRY, RetryPolicy
 from brandkit.platforms.base import Connector, Credentials, PublishResult
 from brandkit.platforms.threads import ThreadsConnector
+from tests.connector_support import (
+    FakeServer,
+    Fixtures,
+    Handler,
+    MemoryStore,
+    answer,
+    collect,
+    connect,
+    form,
+)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "threads"
+FIXTURES = Fixtures("threads")
+load = FIXTURES.load
 BASE = "https://graph.threads.net/v1.0"
 TOKEN = "THAA-SECRET-token-0123456789abcdef"
 USER = "25031234567890123"
 NOW = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
 FLU = "インフルエンザの季節です。手洗いとワクチン接種を。 https://clinic.example/flu #health"
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def answer(payload: object, status: int = 200, **headers: str) -> httpx.Response:
-    return httpx.Response(status, json=payload, headers=headers)
-
-
-def form(request: httpx.Request) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-
-
-class FakeThreads:
+class FakeThreads(FakeServer):
     """Documented answers per ``(method, path)``; a test overrides any of them."""
 
     PAGES = {
@@ -64,38 +57,28 @@ class FakeThreads:
     }
 
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.routes: dict[tuple[str, str], Handler] = {
-            ("GET", "/v1.0/me"): lambda r: answer(load("me.json")),
-            ("GET", f"/v1.0/{USER}"): lambda r: answer(load("me.json")),
-            ("GET", f"/v1.0/{USER}/threads_insights"): lambda r: answer(
-                load("user_insights_followers.json")
-            ),
-            ("POST", f"/v1.0/{USER}/threads"): lambda r: answer(load("container_created.json")),
-            ("GET", "/v1.0/17889615691921648"): lambda r: answer(load("container_finished.json")),
-            ("POST", f"/v1.0/{USER}/threads_publish"): lambda r: answer(
-                load("publish_created.json")
-            ),
-            ("GET", "/v1.0/18050206876707110"): lambda r: answer(load("thread.json")),
+        super().__init__()
+        fixture = FIXTURES.handler
+        self.routes = {
+            ("GET", "/v1.0/me"): fixture("me.json"),
+            ("GET", f"/v1.0/{USER}"): fixture("me.json"),
+            ("GET", f"/v1.0/{USER}/threads_insights"): fixture("user_insights_followers.json"),
+            ("POST", f"/v1.0/{USER}/threads"): fixture("container_created.json"),
+            ("GET", "/v1.0/17889615691921648"): fixture("container_finished.json"),
+            ("POST", f"/v1.0/{USER}/threads_publish"): fixture("publish_created.json"),
+            ("GET", "/v1.0/18050206876707110"): fixture("thread.json"),
             ("GET", f"/v1.0/{USER}/threads"): self.threads_page,
-            ("GET", "/refresh_access_token"): lambda r: answer(load("refresh_access_token.json")),
-            ("GET", "/access_token"): lambda r: answer(load("access_token_long_lived.json")),
+            ("GET", "/refresh_access_token"): fixture("refresh_access_token.json"),
+            ("GET", "/access_token"): fixture("access_token_long_lived.json"),
         }
 
     def threads_page(self, request: httpx.Request) -> httpx.Response:
         return answer(load(self.PAGES[request.url.params.get("after")]))
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        handler = self.routes.get((request.method, request.url.path))
-        if handler is not None:
-            return handler(request)
+    def fallback(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/insights"):
             return answer(load("media_insights.json"))
         return answer({"error": {"message": "Unsupported get request.", "code": 100}}, 400)
-
-    def paths(self, method: str | None = None) -> list[str]:
-        return [r.url.path for r in self.requests if method in (None, r.method)]
 
 
 @pytest.fixture
@@ -108,40 +91,22 @@ def clock() -> SimulatedClock:
     return SimulatedClock(NOW)
 
 
-class Store:
-    def __init__(self, credentials: Credentials) -> None:
-        self.current = credentials
-        self.saved: list[Credentials] = []
-
-    async def load(self) -> Credentials:
-        return self.current
-
-    async def save(self, credentials: Credentials) -> None:
-        self.saved.append(credentials)
-        self.current = credentials
-
-
-@pytest.fixture
-async def client(server: FakeThreads) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-        yield client
-
-
 def make(
     client: httpx.AsyncClient,
     clock: SimulatedClock,
     *,
     extra: dict[str, str] | None = None,
     retry: RetryPolicy = NO_RETRY,
-    store: Store | None = None,
+    store: MemoryStore | None = None,
 ) -> ThreadsConnector:
     credentials = Credentials(token=TOKEN, extra={"user_id": USER} if extra is None else extra)
-    context = ConnectorContext(clock=clock, limits=RateLimitBook(), retry=retry, store=store)
-    return ThreadsConnector(client=client, base_url=BASE, credentials=credentials, context=context)
+    return connect(
+        ThreadsConnector, client, clock, credentials, base_url=BASE, retry=retry, store=store
+    )
 
 
 def graph_error(name: str, status: int = 400, **headers: str) -> Handler:
-    return lambda request: answer(load(name), status, **headers)
+    return FIXTURES.handler(name, status, **headers)
 
 
 # --- the happy paths ------------------------------------------------------------------------------
@@ -285,7 +250,7 @@ async def test_publish_without_a_stored_user_id_discovers_it_first(
 async def test_metrics_follow_the_after_cursor_and_read_each_posts_insights(
     client: httpx.AsyncClient, clock: SimulatedClock, server: FakeThreads
 ) -> None:
-    stats = [s async for s in make(client, clock).fetch_post_metrics()]
+    stats = await collect(make(client, clock))
 
     assert [s.remote_id for s in stats] == [
         "18050206876707110",
@@ -317,7 +282,7 @@ async def test_a_failing_insights_request_fails_the_page_and_cancels_the_rest(
     server.routes[("GET", "/v1.0/18048888888888888/insights")] = lambda r: answer(denied, 403)
 
     with pytest.raises(PlatformError) as caught:
-        [s async for s in make(client, clock).fetch_post_metrics()]
+        await collect(make(client, clock))
 
     assert "code 10" in str(caught.value) and "permission" in (caught.value.hint or "")
     assert not isinstance(caught.value, ExceptionGroup)
@@ -327,7 +292,7 @@ async def test_metrics_since_stop_paging_at_the_cutoff(
     client: httpx.AsyncClient, clock: SimulatedClock, server: FakeThreads
 ) -> None:
     since = datetime(2026, 11, 22, tzinfo=UTC)
-    stats = [s async for s in make(client, clock).fetch_post_metrics(since=since)]
+    stats = await collect(make(client, clock), since)
 
     assert [s.remote_id for s in stats] == ["18050206876707110"]
     assert server.paths().count(f"/v1.0/{USER}/threads") == 1
@@ -409,7 +374,7 @@ async def test_a_token_in_its_last_week_is_renewed_first_and_saved(
 ) -> None:
     expires = (NOW + timedelta(days=3)).isoformat()
     credentials = Credentials(TOKEN, {"user_id": USER, "expires_at": expires})
-    store = Store(credentials)
+    store = MemoryStore(credentials)
     connector = make(client, clock, extra=dict(credentials.extra), store=store)
 
     await connector.fetch_profile()

@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
@@ -33,7 +31,7 @@ from brandkit.errors import (
     RejectedError,
     TransientError,
 )
-from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
+from brandkit.platforms.api import NO_RETRY, RateLimitBook, RetryPolicy
 from brandkit.platforms.base import Connector, Credentials, RateLimit, get_connector_class
 from brandkit.platforms.x import (
     OAUTH,
@@ -43,9 +41,11 @@ from brandkit.platforms.x import (
     problem_text,
     read_rate_limits,
 )
+from tests.connector_support import FakeServer, Fixtures, Handler, MemoryStore, connect
 from tests.contract.fakes.x import OpenAPI, OpenAPIViolation, openapi
 
-FIXTURES = Path(__file__).parent / "fixtures" / "x"
+FIXTURES = Fixtures("x")
+load = FIXTURES.load
 BASE_URL = "https://api.x.example"
 TOKEN = "tok-SECRET-x-0123456789abcdef"
 REFRESH = "refresh-SECRET-x-fedcba9876543210"
@@ -79,12 +79,6 @@ FIXTURE_ANSWERS: dict[str, tuple[str, str, int, str]] = {
     "token_refresh.json": ("POST", "/2/oauth2/token", 200, "application/json"),
     "token_error_400.json": ("POST", "/2/oauth2/token", 400, "application/json"),
 }
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def limits(remaining: int = 899, reset: datetime = RESET_AT) -> dict[str, str]:
@@ -120,7 +114,7 @@ def renamed(payload: Any, names: dict[str, str]) -> Any:
     return payload
 
 
-class FakeXServer:
+class FakeXServer(FakeServer):
     """X's API: documented answers per path, any of which a test can override.
 
     Every request and every JSON answer is checked against the OpenAPI document, unless a test
@@ -134,34 +128,30 @@ class FakeXServer:
     }
 
     def __init__(self, spec: OpenAPI) -> None:
+        super().__init__()
         self.spec = spec
-        self.requests: list[httpx.Request] = []
-        self.overrides: dict[tuple[str, str], Handler] = {}
         self.check_answers = True
+        self.routes = {
+            ("POST", "/2/tweets"): fixture_answer("create_post.json"),
+            ("GET", "/2/users/me"): fixture_answer("users_me.json"),
+            ("GET", TIMELINE): self.timeline,
+            ("POST", "/2/oauth2/token"): lambda r: httpx.Response(
+                200, json=load("token_refresh.json")
+            ),
+        }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.spec.check_request(request)
-        self.requests.append(request)
-        key = (request.method, request.url.path)
-        if key in self.overrides:
-            response = self.overrides[key](request)
-        elif key == ("POST", "/2/tweets"):
-            response = fixture_answer("create_post.json")(request)
-        elif key == ("GET", "/2/users/me"):
-            response = fixture_answer("users_me.json")(request)
-        elif key == ("GET", TIMELINE):
-            name = self.PAGES[request.url.params.get("pagination_token")]
-            response = fixture_answer(name)(request)
-        elif key == ("POST", "/2/oauth2/token"):
-            response = httpx.Response(200, json=load("token_refresh.json"))
-        else:
-            response = answer({"title": "Not Found"}, 404, content_type=PROBLEM)
+        response = super().__call__(request)
         if self.check_answers:
             self.spec.check_response(request, response)
         return response
 
-    def to(self, method: str, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if (r.method, r.url.path) == (method, path)]
+    def timeline(self, request: httpx.Request) -> httpx.Response:
+        return fixture_answer(self.PAGES[request.url.params.get("pagination_token")])(request)
+
+    def fallback(self, request: httpx.Request) -> httpx.Response:
+        return answer({"title": "Not Found"}, 404, content_type=PROBLEM)
 
 
 @pytest.fixture
@@ -188,12 +178,6 @@ def credentials(**extra: str) -> Credentials:
     return Credentials(token=TOKEN, extra={**base, **extra})
 
 
-@pytest.fixture
-async def client(server: FakeXServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http_client:
-        yield http_client
-
-
 def make(
     client: httpx.AsyncClient,
     clock: SimulatedClock,
@@ -201,12 +185,17 @@ def make(
     *,
     retry: RetryPolicy = NO_RETRY,
     book: RateLimitBook | None = None,
+    account: str = "account:7",
 ) -> XConnector:
-    context = ConnectorContext(
-        clock=clock, retry=retry, limits=book or RateLimitBook(), account_key="account:7"
-    )
-    return XConnector(
-        client=client, base_url=BASE_URL, credentials=creds or credentials(), context=context
+    return connect(
+        XConnector,
+        client,
+        clock,
+        creds or credentials(),
+        base_url=BASE_URL,
+        retry=retry,
+        limits=book,
+        account_key=account,
     )
 
 
@@ -219,18 +208,20 @@ def connector(client: httpx.AsyncClient, clock: SimulatedClock) -> XConnector:
 
 
 def test_every_fixture_is_listed_and_fits_the_openapi_document(spec: OpenAPI) -> None:
-    files = {p.name for p in FIXTURES.glob("*.json")}
+    files = {p.name for p in FIXTURES.folder.glob("*.json")}
     assert files == set(FIXTURE_ANSWERS), "list each fixture in FIXTURE_ANSWERS (and the README)"
     for name, (method, path, status, content_type) in FIXTURE_ANSWERS.items():
         request = httpx.Request(method, BASE_URL + path)
         response = httpx.Response(
-            status, content=(FIXTURES / name).read_bytes(), headers={"Content-Type": content_type}
+            status,
+            content=(FIXTURES.folder / name).read_bytes(),
+            headers={"Content-Type": content_type},
         )
         spec.check_response(request, response)
 
 
 def test_every_fixture_is_named_in_the_readme() -> None:
-    readme = (FIXTURES / "README.md").read_text(encoding="utf-8")
+    readme = (FIXTURES.folder / "README.md").read_text(encoding="utf-8")
     for name in FIXTURE_ANSWERS:
         assert f"`{name}`" in readme, name
 
@@ -333,7 +324,7 @@ async def test_publish_posts_json_text_and_reads_the_new_id(
 ) -> None:
     result = await connector.publish("Flu shots every weekday.", idempotency_key="key-1")
 
-    (sent,) = server.to("POST", "/2/tweets")
+    (sent,) = server.to("/2/tweets", "POST")
     assert json.loads(sent.content) == {"text": "Flu shots every weekday."}
     assert sent.headers["authorization"] == f"Bearer {TOKEN}"
     assert "idempotency-key" not in sent.headers
@@ -407,7 +398,7 @@ async def test_503_on_publish_is_outcome_unknown_and_not_resent(
         await connector.publish("hello", idempotency_key="k")
 
     assert "Service Unavailable" in str(caught.value)
-    assert len(server.to("POST", "/2/tweets")) == 1
+    assert len(server.to("/2/tweets", "POST")) == 1
 
 
 async def test_a_publish_answer_with_errors_only_is_an_unknown_outcome(
@@ -429,7 +420,7 @@ async def test_fetch_profile_reads_public_metrics(
 ) -> None:
     profile = await connector.fetch_profile()
 
-    (sent,) = server.to("GET", "/2/users/me")
+    (sent,) = server.to("/2/users/me", "GET")
     assert sent.url.params["user.fields"] == "created_at,public_metrics,username"
     assert (profile.remote_id, profile.handle) == (USER_ID, "sakura_clinic")
     assert (profile.followers, profile.following, profile.posts_count) == (2048, 180, 1312)
@@ -478,7 +469,7 @@ async def test_a_user_id_in_the_credentials_saves_the_profile_call(
 
     stats = [s async for s in connector.fetch_post_metrics()]
 
-    assert len(stats) == 5 and not server.to("GET", "/2/users/me")
+    assert len(stats) == 5 and not server.to("/2/users/me", "GET")
 
 
 # --- post metrics -------------------------------------------------------------------------------
@@ -490,7 +481,7 @@ async def test_post_metrics_follow_next_token_across_three_pages(
     stats = [s async for s in connector.fetch_post_metrics()]
 
     assert [s.remote_id for s in stats] == [P1, P2, P3, P4, P5]
-    pages = server.to("GET", TIMELINE)
+    pages = server.to(TIMELINE, "GET")
     assert [r.url.params.get("pagination_token") for r in pages] == [
         None,
         TOKEN_PAGE2,
@@ -536,7 +527,7 @@ async def test_since_asks_for_start_time_and_stops_at_the_first_older_post(
     stats = [s async for s in connector.fetch_post_metrics(since=since)]
 
     assert [s.remote_id for s in stats] == [P1, P2]
-    pages = server.to("GET", TIMELINE)
+    pages = server.to(TIMELINE, "GET")
     assert pages[0].url.params["start_time"] == "2026-11-21T12:30:15Z"
     assert len(pages) == 2, "the second page reached older posts, so the third is not read"
 
@@ -549,7 +540,7 @@ async def test_since_in_another_time_zone_is_sent_in_utc(
     stats = [s async for s in connector.fetch_post_metrics(since=since)]
 
     assert [s.remote_id for s in stats] == [P1, P2]
-    assert server.to("GET", TIMELINE)[0].url.params["start_time"] == "2026-11-22T00:00:00Z"
+    assert server.to(TIMELINE, "GET")[0].url.params["start_time"] == "2026-11-22T00:00:00Z"
 
 
 async def test_a_since_before_x_existed_is_not_sent(
@@ -557,7 +548,7 @@ async def test_a_since_before_x_existed_is_not_sent(
 ) -> None:
     stats = [s async for s in connector.fetch_post_metrics(since=datetime(2009, 1, 1))]
     assert len(stats) == 5
-    assert "start_time" not in server.to("GET", TIMELINE)[0].url.params
+    assert "start_time" not in server.to(TIMELINE, "GET")[0].url.params
 
 
 async def test_an_empty_timeline_has_no_data_and_yields_nothing(
@@ -575,7 +566,7 @@ async def test_a_repeated_next_token_ends_pagination(
 
     stats = [s async for s in connector.fetch_post_metrics()]
 
-    assert len(server.to("GET", TIMELINE)) == 2
+    assert len(server.to(TIMELINE, "GET")) == 2
     assert [s.remote_id for s in stats] == [P1, P2, P1, P2]
 
 
@@ -644,7 +635,7 @@ async def test_find_post_matches_text_whose_links_x_wrapped_in_t_co(
 
     assert found is not None and found.remote_id == P1
     assert found.published_at == datetime(2026, 11, 23, tzinfo=UTC)
-    (request,) = server.to("GET", TIMELINE)
+    (request,) = server.to(TIMELINE, "GET")
     assert request.url.params["start_time"] == "2026-11-22T23:29:00Z"
 
 
@@ -675,7 +666,7 @@ async def test_find_post_reads_at_most_two_pages(
         idempotency_key="k", text="never posted", not_before=datetime(2026, 11, 1, tzinfo=UTC)
     )
     assert found is None
-    assert len(server.to("GET", TIMELINE)) == 2
+    assert len(server.to(TIMELINE, "GET")) == 2
 
 
 def test_comparable_text_treats_every_link_as_one_placeholder() -> None:
@@ -750,7 +741,7 @@ async def test_an_exhausted_bucket_holds_back_the_next_call_without_sending(
         await connector.fetch_profile()
 
     assert caught.value.reset_at == RESET_AT
-    assert len(server.to("GET", "/2/users/me")) == 1
+    assert len(server.to("/2/users/me", "GET")) == 1
 
 
 def test_the_older_errors_shape_of_the_rate_limit_page_is_read() -> None:
@@ -785,7 +776,7 @@ async def test_a_used_up_daily_post_cap_holds_back_publishing_but_not_reads(
 
     assert caught.value.reset_at == tomorrow
     assert "24-hour post limit" in str(caught.value)
-    assert len(server.to("POST", "/2/tweets")) == 1, "the second post was not sent"
+    assert len(server.to("/2/tweets", "POST")) == 1, "the second post was not sent"
     profile = await connector.fetch_profile()  # reads go on
     assert profile.followers == 2048
 
@@ -799,12 +790,7 @@ async def test_the_app_cap_is_shared_by_every_account_of_the_app(
     )
     book = RateLimitBook()
     await make(client, clock, book=book).publish("first", idempotency_key="k1")
-    other = XConnector(
-        client=client,
-        base_url=BASE_URL,
-        credentials=credentials(),
-        context=ConnectorContext(clock=clock, retry=NO_RETRY, limits=book, account_key="a:8"),
-    )
+    other = make(client, clock, book=book, account="a:8")
 
     with pytest.raises(RateLimitedError):
         await other.publish("second", idempotency_key="k2")
@@ -822,7 +808,7 @@ async def test_a_429_from_the_daily_cap_reports_the_daily_reset(
         await connector.publish("hello", idempotency_key="k")
 
     assert caught.value.reset_at == tomorrow
-    assert len(server.to("POST", "/2/tweets")) == 1
+    assert len(server.to("/2/tweets", "POST")) == 1
 
 
 async def test_a_daily_cap_that_resets_soon_is_waited_for(
@@ -839,23 +825,10 @@ async def test_a_daily_cap_that_resets_soon_is_waited_for(
     await connector.publish("second", idempotency_key="k2")
 
     assert clock.now() >= soon
-    assert len(server.to("POST", "/2/tweets")) == 2
+    assert len(server.to("/2/tweets", "POST")) == 2
 
 
 # --- token refresh ------------------------------------------------------------------------------
-
-
-class Store:
-    def __init__(self, credentials: Credentials) -> None:
-        self.current = credentials
-        self.saved: list[Credentials] = []
-
-    async def load(self) -> Credentials:
-        return self.current
-
-    async def save(self, credentials: Credentials) -> None:
-        self.saved.append(credentials)
-        self.current = credentials
 
 
 def expired(**extra: str) -> Credentials:
@@ -864,10 +837,11 @@ def expired(**extra: str) -> Credentials:
 
 async def _refresh_with(
     client: httpx.AsyncClient, clock: SimulatedClock, creds: Credentials
-) -> tuple[XConnector, Store]:
-    store = Store(creds)
-    context = ConnectorContext(clock=clock, retry=NO_RETRY, account_key="a:9", store=store)
-    connector = XConnector(client=client, base_url=BASE_URL, credentials=creds, context=context)
+) -> tuple[XConnector, MemoryStore]:
+    store = MemoryStore(creds)
+    connector = connect(
+        XConnector, client, clock, creds, base_url=BASE_URL, store=store, account_key="a:9"
+    )
     await connector.fetch_profile()
     return connector, store
 
@@ -877,7 +851,7 @@ async def test_a_confidential_client_refreshes_with_http_basic(
 ) -> None:
     _, store = await _refresh_with(client, clock, expired(client_secret=CLIENT_SECRET))
 
-    (token_call,) = server.to("POST", "/2/oauth2/token")
+    (token_call,) = server.to("/2/oauth2/token", "POST")
     form = parse_qs(token_call.content.decode())
     assert form == {"grant_type": ["refresh_token"], "refresh_token": [REFRESH]}
     pair = base64.b64decode(token_call.headers["authorization"].removeprefix("Basic ")).decode()
@@ -887,7 +861,7 @@ async def test_a_confidential_client_refreshes_with_http_basic(
     assert saved.token == fresh["access_token"]
     assert saved.get("refresh_token") == fresh["refresh_token"], "X rotates refresh tokens"
     assert saved.get("expires_at") == (NOW + timedelta(seconds=7200)).isoformat()
-    (profile_call,) = server.to("GET", "/2/users/me")
+    (profile_call,) = server.to("/2/users/me", "GET")
     assert profile_call.headers["authorization"] == f"Bearer {fresh['access_token']}"
 
 
@@ -896,7 +870,7 @@ async def test_a_public_client_refreshes_with_client_id_in_the_form(
 ) -> None:
     await _refresh_with(client, clock, expired())
 
-    (token_call,) = server.to("POST", "/2/oauth2/token")
+    (token_call,) = server.to("/2/oauth2/token", "POST")
     form = parse_qs(token_call.content.decode())
     assert form["client_id"] == [CLIENT_ID] and "authorization" not in token_call.headers
 
@@ -909,7 +883,7 @@ async def test_a_401_is_refreshed_once_and_resent(
 
     _, store = await _refresh_with(client, clock, credentials())
 
-    assert len(server.to("GET", "/2/users/me")) == 2 and len(store.saved) == 1
+    assert len(server.to("/2/users/me", "GET")) == 2 and len(store.saved) == 1
 
 
 async def test_a_spent_refresh_token_asks_for_brandkit_auth_x(

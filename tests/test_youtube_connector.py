@@ -6,23 +6,20 @@ folder's README. Time is a simulated clock: quota resets and pauses cost nothing
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
 from brandkit.clock import SimulatedClock
 from brandkit.errors import AuthExpiredError, PlatformError, RateLimitedError, RejectedError
-from brandkit.platforms.api import NO_RETRY, ConnectorContext, RateLimitBook, RetryPolicy
+from brandkit.platforms.api import NO_RETRY, RateLimitBook, RetryPolicy
 from brandkit.platforms.base import Credentials
 from brandkit.platforms.youtube import YouTubeConnector, next_quota_reset
+from tests.connector_support import FakeServer, Fixtures, MemoryStore, collect, connect, form
 
-FIXTURES = Path(__file__).parent / "fixtures" / "youtube"
+FIXTURES = Fixtures("youtube")
+load, answer, fixture = FIXTURES.load, FIXTURES.answer, FIXTURES.handler
 BASE_URL = "https://www.googleapis.com"
 TOKEN = "ya29.tok-SECRET-youtube-1a2b3c"
 CHANNEL = "UCq3cLinic0Examp1eChannel"
@@ -35,54 +32,32 @@ EXTRA = {
     "expires_at": (NOW + timedelta(minutes=30)).isoformat(),
 }
 
-Handler = Callable[[httpx.Request], httpx.Response]
 
+class FakeYouTube(FakeServer):
+    """Documented answers per path (the Data API reads are all GETs); a test overrides any."""
 
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
-
-def answer(name: str, status: int = 200, **headers: str) -> httpx.Response:
-    return httpx.Response(status, json=load(name), headers=headers)
-
-
-class FakeYouTube:
     def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-        self.overrides: dict[str, Handler] = {}
+        super().__init__()
+        self.routes = {
+            "/youtube/v3/channels": fixture("channels_mine.json"),
+            "/youtube/v3/playlistItems": self.playlist_items,
+            "/youtube/v3/videos": self.videos,
+            "/token": fixture("token_refresh.json"),
+        }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path, params = request.url.path, request.url.params
-        if path in self.overrides:
-            return self.overrides[path](request)
-        if path == "/youtube/v3/channels":
-            return answer("channels_mine.json")
-        if path == "/youtube/v3/playlistItems":
-            page = params.get("pageToken")
-            return answer("playlist_items_page2.json" if page else "playlist_items_page1.json")
-        if path == "/youtube/v3/videos":
-            second = "Sl33pTips01" in params.get("id", "")
-            return answer("videos_page2.json" if second else "videos_page1.json")
-        if path == "/token":
-            return answer("token_refresh.json")
+    def key(self, request: httpx.Request) -> str:
+        return request.url.path
+
+    def playlist_items(self, request: httpx.Request) -> httpx.Response:
+        page = request.url.params.get("pageToken")
+        return answer("playlist_items_page2.json" if page else "playlist_items_page1.json")
+
+    def videos(self, request: httpx.Request) -> httpx.Response:
+        second = "Sl33pTips01" in request.url.params.get("id", "")
+        return answer("videos_page2.json" if second else "videos_page1.json")
+
+    def fallback(self, request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, json={"error": {"code": 404, "message": "Not Found"}})
-
-    def to(self, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path == path]
-
-
-class MemoryStore:
-    def __init__(self, credentials: Credentials) -> None:
-        self.current = credentials
-        self.saved: list[Credentials] = []
-
-    async def load(self) -> Credentials:
-        return self.current
-
-    async def save(self, credentials: Credentials) -> None:
-        self.saved.append(credentials)
-        self.current = credentials
 
 
 @pytest.fixture
@@ -93,12 +68,6 @@ def server() -> FakeYouTube:
 @pytest.fixture
 def clock() -> SimulatedClock:
     return SimulatedClock(NOW)
-
-
-@pytest.fixture
-async def client(server: FakeYouTube) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as client:
-        yield client
 
 
 def make(
@@ -113,15 +82,16 @@ def make(
     account: str = "account:1",
 ) -> YouTubeConnector:
     store = store or MemoryStore(Credentials(token=TOKEN, extra=EXTRA if extra is None else extra))
-    context = ConnectorContext(
-        clock=clock,
+    return connect(
+        YouTubeConnector,
+        client,
+        clock,
+        store.current,
+        base_url=base_url,
         retry=retry,
-        limits=limits or RateLimitBook(),
-        account_key=account,
         store=store,
-    )
-    return YouTubeConnector(
-        client=client, base_url=base_url, credentials=store.current, context=context
+        limits=limits,
+        account_key=account,
     )
 
 
@@ -174,7 +144,7 @@ async def test_a_hidden_subscriber_count_is_not_recorded_as_a_number(
         await connector.fetch_profile()
 
     assert "YouTube Studio" in (caught.value.hint or "")
-    stats = [s async for s in connector.fetch_post_metrics()]  # videos still sync
+    stats = await collect(connector)  # videos still sync
     assert len(stats) == 3
 
 
@@ -193,7 +163,7 @@ async def test_an_account_without_a_channel_says_so(
 async def test_uploads_are_read_page_by_page_with_their_statistics(
     server: FakeYouTube, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
-    stats = [s async for s in make(client, clock).fetch_post_metrics()]
+    stats = await collect(make(client, clock))
 
     assert [s.remote_id for s in stats] == ["Fl0Season26", "HandW4shing", "Sl33pTips01"]
     flu, hands, sleep = stats
@@ -218,7 +188,7 @@ async def test_since_stops_at_the_first_page_reaching_older_videos(
     server: FakeYouTube, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
     since = datetime(2026, 11, 20, tzinfo=UTC)
-    stats = [s async for s in make(client, clock).fetch_post_metrics(since=since)]
+    stats = await collect(make(client, clock), since)
 
     assert [s.remote_id for s in stats] == ["Fl0Season26"]
     assert len(server.to("/youtube/v3/playlistItems")) == 1
@@ -229,7 +199,7 @@ async def test_a_repeated_page_token_ends_the_listing(
     server: FakeYouTube, client: httpx.AsyncClient, clock: SimulatedClock
 ) -> None:
     server.overrides["/youtube/v3/playlistItems"] = lambda r: answer("playlist_items_page1.json")
-    stats = [s async for s in make(client, clock).fetch_post_metrics()]
+    stats = await collect(make(client, clock))
     assert len(server.to("/youtube/v3/playlistItems")) == 2
     assert len(stats) == 4  # the same page twice, then the loop is cut
 
@@ -280,8 +250,7 @@ async def test_an_expired_token_is_refreshed_and_the_refresh_token_kept(
 
     (refresh,) = server.to("/token")
     assert refresh.url.host == "oauth2.googleapis.com"
-    form = {k: v[0] for k, v in parse_qs(refresh.content.decode()).items()}
-    assert form == {
+    assert form(refresh) == {
         "grant_type": "refresh_token",
         "refresh_token": EXTRA["refresh_token"],
         "client_id": EXTRA["client_id"],

@@ -240,6 +240,11 @@ def default_read_limits(headers: httpx.Headers, now: datetime) -> list[tuple[Sco
     return [("account", found)] if found else []
 
 
+def no_rate_limit_headers(headers: httpx.Headers, now: datetime) -> list[tuple[Scope, RateLimit]]:
+    """``read_limits`` for a platform that sends no rate-limit headers (LinkedIn, YouTube)."""
+    return []
+
+
 class ApiSession:
     """One account's way to the platform: the pipeline described in the module docstring.
 
@@ -373,13 +378,8 @@ class ApiSession:
             refreshed = await self._refresh(call, reason="expires")
         while True:
             auth_headers = self.auth.headers(self._credentials) if authenticated else {}
-            request = self.client.build_request(
-                method,
-                self.url(path_or_url),
-                params=params,
-                json=json,
-                data=data,
-                headers={"Accept": "application/json", **auth_headers, **(headers or {})},
+            request = self._build(
+                method, path_or_url, params, json, data, {**auth_headers, **(headers or {})}
             )
             for key in self._bucket_keys():
                 self.context.limits.take(key)
@@ -397,6 +397,25 @@ class ApiSession:
                 refreshed = await self._refresh(call, reason="rejected")
                 continue
             return response
+
+    def _build(
+        self,
+        method: str,
+        path_or_url: str | httpx.URL,
+        params: Mapping[str, Any] | None,
+        json: object,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Request:
+        """The request to send: ``path_or_url`` on the base URL, asking for JSON."""
+        return self.client.build_request(
+            method,
+            self.url(path_or_url),
+            params=params,
+            json=json,
+            data=data,
+            headers={"Accept": "application/json", **headers},
+        )
 
     def _raise_for_status(
         self, response: httpx.Response, call: http.Call, reset_at: datetime | None
@@ -530,14 +549,7 @@ class ApiSession:
         """
         secrets = (*secrets_of(self._credentials), *(s for s in extra_secrets if s))
         call = http.Call(self.platform, action, secrets)
-        request = self.client.build_request(
-            method,
-            self.url(path_or_url),
-            params=params,
-            json=json,
-            data=data,
-            headers={"Accept": "application/json", **(headers or {})},
-        )
+        request = self._build(method, path_or_url, params, json, data, headers or {})
         response = await http.send(self.client, request, call)
         if response.status_code in (400, 401, 403):
             said = http.error_message(response, secrets) or response.reason_phrase
@@ -550,6 +562,26 @@ class ApiSession:
             )
         http.raise_for_status(response, call)
         return response
+
+
+class SessionConnector:
+    """What a connector built on one :class:`ApiSession` (as ``_session``) does the same way.
+
+    Its ``repr`` is the session's (secrets hidden), ``last_rate_limit`` is what the platform last
+    said, and ``aclose`` has nothing to release: the HTTP client belongs to the caller.
+    """
+
+    _session: ApiSession
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._session!r})"
+
+    @property
+    def last_rate_limit(self) -> RateLimit | None:
+        return self._session.last_rate_limit
+
+    async def aclose(self) -> None:
+        """Nothing to release: the HTTP client belongs to the caller."""
 
 
 def _derived_key(platform: str, base_url: str, credentials: Credentials) -> str:

@@ -52,26 +52,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from contextlib import aclosing
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, ClassVar, Final
 
 import httpx
 
 from brandkit.errors import AuthExpiredError, PlatformError, RejectedError, TransientError
-from brandkit.platforms import http
-from brandkit.platforms.api import ApiSession, ConnectorContext
+from brandkit.platforms import http, reconcile
+from brandkit.platforms.api import ApiSession, ConnectorContext, SessionConnector
 from brandkit.platforms.base import (
     Credentials,
     PostStats,
     ProfileCounts,
     PublishResult,
-    RateLimit,
 )
 from brandkit.platforms.bluesky_richtext import (
     MAX_GRAPHEMES,
     build_facets,
-    comparable_text,
     length_problem,
     mention_handles,
     post_languages,
@@ -85,7 +82,6 @@ from brandkit.platforms.bluesky_session import (
 from brandkit.platforms.bluesky_xrpc import (
     POST,
     TOKEN_ERRORS,
-    aware,
     feed_page,
     mapped_error,
     may_exist,
@@ -103,10 +99,9 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE: Final = 100  # the documented maximum of getAuthorFeed
 FIND_POST_PAGES: Final = 1  # 100 posts: far more than an account posts while one is unconfirmed
-FIND_POST_SLACK: Final = timedelta(minutes=1)
 
 
-class BlueskyConnector:
+class BlueskyConnector(SessionConnector):
     """One Bluesky account on its PDS (or the ``bsky.social`` entryway), through an injected
     ``httpx.AsyncClient``. Reads go to the same host, which proxies ``app.bsky.*`` to the AppView.
     """
@@ -140,18 +135,11 @@ class BlueskyConnector:
             read_limits=read_limits,
         )
 
-    def __repr__(self) -> str:
-        return f"BlueskyConnector({self._session!r})"
-
     @staticmethod
     def credentials_from_secret(secret: str, extra: Mapping[str, str]) -> Credentials:
         """The app password and ``identifier`` to store; see
         :func:`brandkit.platforms.bluesky_session.credentials_from_secret`."""
         return credentials_from_secret(secret, extra)
-
-    @property
-    def last_rate_limit(self) -> RateLimit | None:
-        return self._session.last_rate_limit
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None
@@ -182,7 +170,7 @@ class BlueskyConnector:
             "rkey": rkey,
             "record": await self._post_record(text, created_at),
         }
-        call = self._call("publish", is_publish=True)
+        call = self._session.call("publish", is_publish=True)
         try:
             response = await self._request("POST", "com.atproto.repo.createRecord", call, json=body)
             uri = self._parse(response, string_field("uri", "createRecord answer"), call)
@@ -195,26 +183,18 @@ class BlueskyConnector:
 
     async def fetch_profile(self) -> ProfileCounts:
         """The account's follower, following and post counts (``app.bsky.actor.getProfile``)."""
-        call = self._call("fetch profile")
+        call = self._session.call("fetch profile")
         params = {"actor": await self._did()}
         response = await self._request("GET", "app.bsky.actor.getProfile", call, params=params)
         return self._parse(response, profile_counts, call)
 
-    async def fetch_post_metrics(
-        self, *, since: datetime | None = None
-    ) -> AsyncIterator[PostStats]:
+    def fetch_post_metrics(self, *, since: datetime | None = None) -> AsyncIterator[PostStats]:
         """The account's posts (not replies, not reposts) with their counters, newest first.
 
         With ``since``, paging stops after the first page that reaches older posts.
         """
-        cutoff = aware(since) if since is not None else None
-        async with aclosing(self._feed_pages(self._call("fetch post metrics"))) as pages:
-            async for page in pages:
-                for stats in page:
-                    if cutoff is None or stats.created_at >= cutoff:
-                        yield stats
-                if cutoff is not None and any(s.created_at < cutoff for s in page):
-                    return
+        pages = self._feed_pages(self._session.call("fetch post metrics"))
+        return reconcile.newest_since(pages, since)
 
     async def find_post(
         self, *, idempotency_key: str, text: str, not_before: datetime
@@ -223,27 +203,21 @@ class BlueskyConnector:
 
         First the record itself, by the key derived from ``idempotency_key`` (the repository
         answers at once, before the AppView has indexed it); then, for a post sent some other
-        way, the newest page of the author feed, compared by text since ``not_before``.
+        way, the newest page of the author feed, compared by text since ``not_before`` (a
+        pinned post may stand first in the feed, so an older post does not end the search).
         """
-        call = self._call("find post")
+        call = self._session.call("find post")
         did = await self._did()
         found = await self._get_record(did, record_key(idempotency_key), call)
         if found is not None:
             return found
-        wanted = comparable_text(text)
-        threshold = aware(not_before) - FIND_POST_SLACK
-        async with aclosing(self._feed_pages(call, max_pages=FIND_POST_PAGES)) as pages:
-            async for page in pages:
-                for stats in page:
-                    if (
-                        stats.created_at >= threshold
-                        and comparable_text(stats.text or "") == wanted
-                    ):
-                        return PublishResult(stats.remote_id, stats.url, stats.created_at)
-        return None
-
-    async def aclose(self) -> None:
-        """Nothing to release: the HTTP client belongs to the caller."""
+        return await reconcile.find_by_text(
+            self._feed_pages(call, max_pages=FIND_POST_PAGES),
+            text,
+            not_before=not_before,
+            result=reconcile.published,
+            newest_first=False,
+        )
 
     # --- internals ------------------------------------------------------------------------
 
@@ -251,7 +225,7 @@ class BlueskyConnector:
         """The account's DID, from the session (signing in first if there is none yet)."""
         if did := self._session.credentials.get("did"):
             return did
-        call = self._call("read the session")
+        call = self._session.call("read the session")
         response = await self._request("GET", "com.atproto.server.getSession", call)
         return self._parse(response, string_field("did", "getSession answer"), call)
 
@@ -277,7 +251,7 @@ class BlueskyConnector:
 
         Any other failure is raised: nothing has been published yet, so it is safe to retry.
         """
-        call = self._call("resolve a mentioned handle")
+        call = self._session.call("resolve a mentioned handle")
         try:
             response = await self._request(
                 "GET", "com.atproto.identity.resolveHandle", call, params={"handle": handle}
@@ -309,7 +283,7 @@ class BlueskyConnector:
     async def _existing(self, did: str, rkey: str) -> PublishResult | None:
         """:meth:`_get_record` after a failed publish: any failure here means "not known"."""
         try:
-            return await self._get_record(did, rkey, self._call("look for the post"))
+            return await self._get_record(did, rkey, self._session.call("look for the post"))
         except PlatformError as exc:
             logger.info("bluesky: could not look for record %s: %s", rkey, exc)
             return None
@@ -338,9 +312,6 @@ class BlueskyConnector:
                 return
             seen.add(cursor)
             params = {**params, "cursor": cursor}
-
-    def _call(self, action: str, *, is_publish: bool = False) -> http.Call:
-        return self._session.call(action, is_publish=is_publish)
 
     async def _request(
         self,

@@ -11,7 +11,6 @@ handles to DIDs and passes them in.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -148,8 +147,3 @@ def post_languages(text: str) -> list[str]:
     if _KANA_OR_HAN.search(words):
         return ["ja"]
     return ["en"] if _LATIN.search(words) else []
-
-
-def comparable_text(text: str) -> str:
-    """``text`` with Unicode NFC and whitespace runs as one space, for comparing posts."""
-    return " ".join(unicodedata.normalize("NFC", text).split())

@@ -66,10 +66,6 @@ def web_url(actor: str, uri: str) -> str:
     return f"https://bsky.app/profile/{actor}/post/{_rkey_of(uri)}"
 
 
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def timestamp(moment: datetime) -> str:
     """An atproto datetime: RFC 3339 UTC with milliseconds and ``Z``."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -211,14 +211,7 @@ class FacebookPageConnector(GraphConnector):
 
     async def fetch_profile(self) -> ProfileCounts:
         """The Page's followers (``followers_count``, else ``fan_count``)."""
-        node = await self._node()
-        profile, _ = await self._session.get_json(
-            f"/{node}",
-            self._session.call("fetch profile"),
-            _profile,
-            params={"fields": PROFILE_FIELDS},
-        )
-        return profile
+        return await self._read_node("fetch profile", _profile, PROFILE_FIELDS)
 
     def _post_pages(
         self, call: http.Call, *, max_pages: int | None = None, counts: bool = True

@@ -4,49 +4,41 @@ The three connectors differ in how they publish and how they list an account's p
 in the rest: one :class:`~brandkit.platforms.api.ApiSession` wired with the Graph error codes
 and usage headers of :mod:`brandkit.platforms.graph`, the account's node id (stored, else found
 through ``/me``), reading metrics newest first with a ``since`` cut-off, and finding a post again
-by its text for reconciliation (no Graph endpoint takes an idempotency key). That part is here,
-once; each connector module keeps only what is its own.
+by its text for reconciliation (no Graph endpoint takes an idempotency key), and the
+``finish_authorization`` of the two with 60-day user tokens. That part is here, once; each
+connector module keeps only what is its own.
 """
 
 from __future__ import annotations
 
 import logging
-import unicodedata
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
-from datetime import UTC, datetime, timedelta
-from typing import ClassVar, Final
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from datetime import datetime
+from typing import ClassVar, Final, TypeVar
 
 import httpx
 
 from brandkit.clock import Clock
 from brandkit.errors import PlatformError
-from brandkit.platforms import fields, http
-from brandkit.platforms.api import ApiSession, Authenticator, BearerAuth, ConnectorContext
-from brandkit.platforms.base import Credentials, PostStats, PublishResult, RateLimit
+from brandkit.platforms import fields, graph_tokens, http, reconcile
+from brandkit.platforms.api import (
+    ApiSession,
+    Authenticator,
+    BearerAuth,
+    ConnectorContext,
+    SessionConnector,
+)
+from brandkit.platforms.base import Credentials, PostStats, PublishResult
 from brandkit.platforms.graph import GraphErrors, object_id, read_usage
 
 logger = logging.getLogger(__name__)
 
-# --- text ------------------------------------------------------------------------------------
-
-
-def comparable_text(text: str) -> str:
-    """``text`` as NFC with whitespace runs collapsed, for recognising a post we published."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-# --- the connectors' common part -------------------------------------------------------------
+T = TypeVar("T")
 
 FIND_POST_PAGES: Final = 2  # 50 posts: far more than an account publishes while one is unconfirmed
-FIND_POST_SLACK: Final = timedelta(minutes=1)  # the platform's clock may run behind ours
 
 
-class GraphConnector:
+class GraphConnector(SessionConnector):
     """What the three Meta connectors share: the session, the account's node id, reading posts.
 
     A subclass names its credential key for the node id (``id_key``), how to find the id when
@@ -60,6 +52,8 @@ class GraphConnector:
     #: all three fetch an image from a public URL (Threads IMAGE, Instagram media, Page photos)
     accepts_image_url: ClassVar[bool] = True
     id_key: ClassVar[str]
+    #: the ``grant_type`` that makes a login's short-lived token a 60-day one (Threads, Instagram)
+    exchange_grant: ClassVar[str]
 
     def __init__(
         self,
@@ -86,29 +80,33 @@ class GraphConnector:
         )
         self._node_id = credentials.get(self.id_key)
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._session!r})"
+    @classmethod
+    async def finish_authorization(
+        cls,
+        *,
+        client: httpx.AsyncClient,
+        base_url: str,
+        credentials: Credentials,
+        token_response: Mapping[str, object],
+    ) -> Credentials:
+        """After ``brandkit auth``: a 60-day token (``exchange_grant``), and the account id."""
+        fresh = await graph_tokens.long_lived_after_login(
+            cls.platform,
+            client=client,
+            base_url=base_url,
+            credentials=credentials,
+            grant_type=cls.exchange_grant,
+        )
+        return fresh.with_updates(**{cls.id_key: graph_tokens.token_user_id(token_response)})
 
-    @property
-    def last_rate_limit(self) -> RateLimit | None:
-        return self._session.last_rate_limit
-
-    async def fetch_post_metrics(
-        self, *, since: datetime | None = None
-    ) -> AsyncIterator[PostStats]:
+    def fetch_post_metrics(self, *, since: datetime | None = None) -> AsyncIterator[PostStats]:
         """The account's posts with their counters, newest first, across all pages.
 
         With ``since``, paging stops after the first page that reaches older posts: every edge
         used here lists newest first.
         """
-        cutoff = aware(since) if since is not None else None
-        async with aclosing(self._post_pages(self._session.call("fetch post metrics"))) as pages:
-            async for page in pages:
-                for stats in page:
-                    if cutoff is None or stats.created_at >= cutoff:
-                        yield stats
-                if cutoff is not None and any(s.created_at < cutoff for s in page):
-                    return
+        pages = self._post_pages(self._session.call("fetch post metrics"))
+        return reconcile.newest_since(pages, since)
 
     async def find_post(
         self, *, idempotency_key: str, text: str, not_before: datetime
@@ -116,24 +114,16 @@ class GraphConnector:
         """The account's post with this ``text`` created since ``not_before``, if any.
 
         The Graph API takes no idempotency key, so reconciliation reads the latest posts (two
-        pages at most) and compares their text after :func:`comparable_text`.
+        pages at most) and compares their text after
+        :func:`~brandkit.platforms.reconcile.comparable_text`.
         """
-        wanted = comparable_text(text)
-        threshold = aware(not_before) - FIND_POST_SLACK
         call = self._session.call("find post")
-        async with aclosing(
-            self._post_pages(call, max_pages=FIND_POST_PAGES, counts=False)
-        ) as pages:
-            async for page in pages:
-                for stats in page:
-                    if stats.created_at < threshold:
-                        return None
-                    if comparable_text(stats.text or "") == wanted:
-                        return PublishResult(stats.remote_id, stats.url, stats.created_at)
-        return None
-
-    async def aclose(self) -> None:
-        """Nothing to release: the HTTP client belongs to the caller."""
+        return await reconcile.find_by_text(
+            self._post_pages(call, max_pages=FIND_POST_PAGES, counts=False),
+            text,
+            not_before=not_before,
+            result=reconcile.published,
+        )
 
     # --- for subclasses -----------------------------------------------------------------------
 
@@ -146,6 +136,14 @@ class GraphConnector:
         if self._node_id is None:
             self._node_id = await self._discover_node()
         return self._node_id
+
+    async def _read_node(self, action: str, parse: Callable[[object], T], wanted: str) -> T:
+        """``GET /{node}?fields=<wanted>`` of the account's own node, read with ``parse``."""
+        node = await self._node()
+        found, _ = await self._session.get_json(
+            f"/{node}", self._session.call(action), parse, params={"fields": wanted}
+        )
+        return found
 
     async def _discover_node(self) -> str:
         """``GET /me?fields=id``: the token's own node (the Page for a Page token)."""

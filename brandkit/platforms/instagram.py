@@ -28,7 +28,7 @@ public URL. Documented API used (developers.facebook.com/docs/instagram-platform
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from datetime import datetime, timedelta
 from typing import ClassVar, Final
 
@@ -44,7 +44,7 @@ from brandkit.errors import (
 )
 from brandkit.platforms import fields, graph, graph_publish, graph_tokens, http
 from brandkit.platforms.api import Authenticator, BearerAuth
-from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult
+from brandkit.platforms.base import PostStats, ProfileCounts, PublishResult
 from brandkit.platforms.fields import Shape
 from brandkit.platforms.graph_connector import GraphConnector
 from brandkit.platforms.oauth import OAuthSpec
@@ -122,6 +122,7 @@ class InstagramConnector(GraphConnector):
     )
     default_base_url: ClassVar[str | None] = graph.INSTAGRAM_BASE_URL
     id_key: ClassVar[str] = "ig_user_id"
+    exchange_grant: ClassVar[str] = "ig_exchange_token"
     #: set to False on an instance once the insights expansion has been refused
     _insights: bool = True
     oauth: ClassVar[OAuthSpec | None] = OAuthSpec(
@@ -137,25 +138,6 @@ class InstagramConnector(GraphConnector):
         scope_separator=",",
         docs="https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login",
     )
-
-    @classmethod
-    async def finish_authorization(
-        cls,
-        *,
-        client: httpx.AsyncClient,
-        base_url: str,
-        credentials: Credentials,
-        token_response: Mapping[str, object],
-    ) -> Credentials:
-        """After ``brandkit auth instagram``: the 60-day token (``ig_exchange_token``), the id."""
-        fresh = await graph_tokens.long_lived_after_login(
-            cls.platform,
-            client=client,
-            base_url=base_url,
-            credentials=credentials,
-            grant_type="ig_exchange_token",
-        )
-        return fresh.with_updates(ig_user_id=graph_tokens.token_user_id(token_response))
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None
@@ -186,14 +168,7 @@ class InstagramConnector(GraphConnector):
 
     async def fetch_profile(self) -> ProfileCounts:
         """Followers, follows and media counts of the professional account."""
-        node = await self._node()
-        profile, _ = await self._session.get_json(
-            f"/{node}",
-            self._session.call("fetch profile"),
-            _profile,
-            params={"fields": PROFILE_FIELDS},
-        )
-        return profile
+        return await self._read_node("fetch profile", _profile, PROFILE_FIELDS)
 
     # --- internals ------------------------------------------------------------------------
 

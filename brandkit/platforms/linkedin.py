@@ -38,7 +38,6 @@ ask, with which headers, and what a failure means.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import replace
@@ -51,8 +50,13 @@ import httpx
 
 from brandkit.content.escaping import escape_little_text
 from brandkit.errors import PlatformError, RateLimitedError, RejectedError
-from brandkit.platforms import http
-from brandkit.platforms.api import ApiSession, ConnectorContext, Scope
+from brandkit.platforms import http, reconcile
+from brandkit.platforms.api import (
+    ApiSession,
+    ConnectorContext,
+    SessionConnector,
+    no_rate_limit_headers,
+)
 from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult, RateLimit
 from brandkit.platforms.linkedin_answers import (
     Counts,
@@ -72,7 +76,6 @@ from brandkit.platforms.oauth import OAuth2RefreshAuth, OAuthSpec
 LINKEDIN_VERSION: Final = "202601"
 PAGE_SIZE: Final = 20  # posts per page, and URNs per statistics request
 FIND_POST_PAGES: Final = 2
-FIND_POST_SLACK: Final = timedelta(minutes=1)
 PERSON: Final = "urn:li:person:"
 ORGANIZATION: Final = "urn:li:organization:"
 REAUTHORISE: Final = (
@@ -97,11 +100,6 @@ OAUTH: Final = OAuthSpec(
 )
 
 
-def comparable_text(text: str) -> str:
-    """``text`` as NFC with whitespace runs collapsed, for comparing a draft with a post."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
 def next_utc_midnight(now: datetime) -> datetime:
     """When LinkedIn's daily limits reset: the next 00:00 UTC after ``now``."""
     return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(0), tzinfo=UTC)
@@ -116,14 +114,6 @@ def _urn_list(urns: Sequence[str]) -> str:
     return "List(" + ",".join(quote(urn, safe="") for urn in urns) + ")"
 
 
-def _no_headers(headers: httpx.Headers, now: datetime) -> list[tuple[Scope, RateLimit]]:
-    return []  # LinkedIn reports no rate-limit headers, not even on a 429
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def reworded(error: PlatformError, message: str, hint: str | None) -> PlatformError:
     """``error`` (never a ``RateLimitedError``) with the platform's own message and a hint."""
     return type(error)(
@@ -131,7 +121,7 @@ def reworded(error: PlatformError, message: str, hint: str | None) -> PlatformEr
     )
 
 
-class LinkedInConnector:
+class LinkedInConnector(SessionConnector):
     """One LinkedIn member or organization page, reached through an injected client.
 
     The author is ``author_urn`` from the credentials' extras (``urn:li:person:…`` or
@@ -168,16 +158,13 @@ class LinkedInConnector:
             credentials=credentials,
             context=context,
             auth=OAuth2RefreshAuth(spec),
-            read_limits=_no_headers,
+            read_limits=no_rate_limit_headers,  # none, not even on a 429
             classify_error=self._classify,
         )
         self._author = credentials.get("author_urn")
         self._handle = credentials.get("handle")
         self._member_name = credentials.get("member_name")
         self._version = credentials.get("linkedin_version") or LINKEDIN_VERSION
-
-    def __repr__(self) -> str:
-        return f"LinkedInConnector({self._session!r})"
 
     @classmethod
     async def finish_authorization(
@@ -201,10 +188,6 @@ class LinkedInConnector:
         except PlatformError:
             return credentials
         return credentials.with_updates(author_urn=author, member_name=connector._member_name)
-
-    @property
-    def last_rate_limit(self) -> RateLimit | None:
-        return self._session.last_rate_limit
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None
@@ -271,7 +254,7 @@ class LinkedInConnector:
         One statistics request per page of posts; with ``since``, paging stops at the first
         page that reaches older posts (the finder sorts by creation time).
         """
-        cutoff = _aware(since) if since is not None else None
+        cutoff = reconcile.aware(since) if since is not None else None
         author = await self._author_urn()
         call = self._session.call("fetch post metrics")
         async with aclosing(self._pages(author, call)) as pages:
@@ -301,21 +284,14 @@ class LinkedInConnector:
         LinkedIn has no idempotency key, so the latest two pages of posts are read and their
         ``commentary``, unescaped from little text, is compared with ``text``.
         """
-        wanted = comparable_text(text)
-        threshold = _aware(not_before) - FIND_POST_SLACK
         author = await self._author_urn()
         call = self._session.call("find post")
-        async with aclosing(self._pages(author, call, max_pages=FIND_POST_PAGES)) as pages:
-            async for page in pages:
-                for post in page:
-                    if post.created_at < threshold:
-                        return None
-                    if comparable_text(post.text) == wanted:
-                        return PublishResult(post.urn, post_url(post.urn), post.created_at)
-        return None
-
-    async def aclose(self) -> None:
-        """Nothing to release: the HTTP client belongs to the caller."""
+        return await reconcile.find_by_text(
+            self._pages(author, call, max_pages=FIND_POST_PAGES),
+            text,
+            not_before=not_before,
+            result=lambda post: PublishResult(post.urn, post_url(post.urn), post.created_at),
+        )
 
     # --- internals ------------------------------------------------------------------------
 

@@ -29,17 +29,15 @@ idempotency key: :meth:`ThreadsConnector.find_post` compares the text of the lat
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Final
 
-import httpx
-
 from brandkit.clock import Clock
 from brandkit.platforms import fields, graph, graph_publish, graph_tokens, http
 from brandkit.platforms.api import Authenticator
-from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult
+from brandkit.platforms.base import PostStats, ProfileCounts, PublishResult
 from brandkit.platforms.graph_connector import GraphConnector
 from brandkit.platforms.oauth import OAuthSpec
 
@@ -94,6 +92,7 @@ class ThreadsConnector(GraphConnector):
     )
     default_base_url: ClassVar[str | None] = graph.THREADS_BASE_URL
     id_key: ClassVar[str] = "user_id"
+    exchange_grant: ClassVar[str] = "th_exchange_token"
     oauth: ClassVar[OAuthSpec | None] = OAuthSpec(
         authorize_url="https://threads.com/oauth/authorize",
         token_url="https://graph.threads.net/oauth/access_token",
@@ -103,25 +102,6 @@ class ThreadsConnector(GraphConnector):
         scope_separator=",",
         docs="https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions",
     )
-
-    @classmethod
-    async def finish_authorization(
-        cls,
-        *,
-        client: httpx.AsyncClient,
-        base_url: str,
-        credentials: Credentials,
-        token_response: Mapping[str, object],
-    ) -> Credentials:
-        """After ``brandkit auth threads``: a 60-day token (``th_exchange_token``), the id."""
-        fresh = await graph_tokens.long_lived_after_login(
-            cls.platform,
-            client=client,
-            base_url=base_url,
-            credentials=credentials,
-            grant_type="th_exchange_token",
-        )
-        return fresh.with_updates(user_id=graph_tokens.token_user_id(token_response))
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None

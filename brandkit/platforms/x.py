@@ -35,25 +35,23 @@ from __future__ import annotations
 
 import json
 import logging
-import unicodedata
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from contextlib import aclosing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html import unescape
 from typing import Any, ClassVar, Final, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from brandkit.content.entities import find_urls
 from brandkit.errors import (
     OutcomeUnknownError,
     PlatformError,
     RateLimitedError,
     RejectedError,
 )
-from brandkit.platforms import fields, http
-from brandkit.platforms.api import ApiSession, ConnectorContext, Scope
+from brandkit.platforms import fields, http, reconcile
+from brandkit.platforms.api import ApiSession, ConnectorContext, Scope, SessionConnector
 from brandkit.platforms.base import (
     Credentials,
     PostStats,
@@ -71,12 +69,10 @@ T = TypeVar("T")
 DEFAULT_BASE_URL: Final = "https://api.x.com"
 PAGE_SIZE: Final = 100  # the documented maximum of max_results
 FIND_POST_PAGES: Final = 2
-FIND_POST_SLACK: Final = timedelta(minutes=1)  # X's clock may run behind ours
 #: ``start_time`` must be on or after this date (OpenAPI document, getUsersPosts).
 EARLIEST_START: Final = datetime(2010, 11, 6, tzinfo=UTC)
 POST_FIELDS: Final = "created_at,public_metrics,text"
 USER_FIELDS: Final = "created_at,public_metrics,username"
-URL_PLACEHOLDER: Final = "\u2060url\u2060"
 
 OAUTH: Final = OAuthSpec(
     authorize_url="https://x.com/i/oauth2/authorize",
@@ -106,14 +102,7 @@ def comparable_text(text: str) -> str:
     them), so each URL becomes one placeholder on both sides; Unicode is NFC and whitespace
     runs collapse to one space.
     """
-    text = unicodedata.normalize("NFC", text)
-    parts: list[str] = []
-    at = 0
-    for start, end in find_urls(text):
-        parts += [text[at:start], f" {URL_PLACEHOLDER} "]
-        at = end
-    parts.append(text[at:])
-    return " ".join("".join(parts).split())
+    return reconcile.comparable_text(text, links=True)
 
 
 def problem_text(body: object) -> str | None:
@@ -208,13 +197,9 @@ def read_rate_limits(headers: httpx.Headers, now: datetime) -> list[tuple[Scope,
     return [("account", found)] if found else []
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _start_time(moment: datetime) -> str | None:
     """``start_time`` as X takes it (``YYYY-MM-DDTHH:mm:ssZ``), or ``None`` before its floor."""
-    moment = _aware(moment).astimezone(UTC)
+    moment = reconcile.aware(moment).astimezone(UTC)
     if moment < EARLIEST_START:
         return None
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -223,7 +208,7 @@ def _start_time(moment: datetime) -> str | None:
 # --- the connector ----------------------------------------------------------------------------
 
 
-class XConnector:
+class XConnector(SessionConnector):
     """One X account (an OAuth 2.0 user token), reached through an injected ``httpx.AsyncClient``.
 
     Credentials: the access token, and in ``extra`` the ``refresh_token``, ``expires_at``,
@@ -271,13 +256,6 @@ class XConnector:
             "user": f"{self._session.account_key}:posts-24h",
             "app": f"x:app:{client_id}:posts-24h" if client_id else None,
         }
-
-    def __repr__(self) -> str:
-        return f"XConnector({self._session!r})"
-
-    @property
-    def last_rate_limit(self) -> RateLimit | None:
-        return self._session.last_rate_limit
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None
@@ -327,7 +305,7 @@ class XConnector:
         With ``since``, X is asked for ``start_time`` so the timeline ends there; posts older
         than ``since`` are dropped here too, and paging stops at the first one.
         """
-        cutoff = _aware(since) if since is not None else None
+        cutoff = reconcile.aware(since) if since is not None else None
         pages = self._pages(self._session.call("fetch post metrics"), start=cutoff)
         async with aclosing(pages):
             async for page in pages:
@@ -345,22 +323,15 @@ class XConnector:
         ``not_before`` less a minute, at most two pages) and compares their text with ``text``
         after :func:`comparable_text`, since X returns links as ``t.co`` URLs.
         """
-        wanted = comparable_text(text)
-        threshold = _aware(not_before) - FIND_POST_SLACK
-        pages = self._pages(
-            self._session.call("find post"), start=threshold, max_pages=FIND_POST_PAGES
+        start = reconcile.earliest(not_before)
+        pages = self._pages(self._session.call("find post"), start=start, max_pages=FIND_POST_PAGES)
+        return await reconcile.find_by_text(
+            pages,
+            text,
+            not_before=not_before,
+            result=reconcile.published,
+            comparable=comparable_text,
         )
-        async with aclosing(pages):
-            async for page in pages:
-                for stats in page:
-                    if stats.created_at < threshold:
-                        return None
-                    if comparable_text(stats.text or "") == wanted:
-                        return PublishResult(stats.remote_id, stats.url, stats.created_at)
-        return None
-
-    async def aclose(self) -> None:
-        """Nothing to release: the HTTP client belongs to the caller."""
 
     # --- internals ------------------------------------------------------------------------
 

@@ -41,8 +41,13 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from brandkit.errors import PlatformError, RateLimitedError, RejectedError
-from brandkit.platforms import fields, http
-from brandkit.platforms.api import ApiSession, ConnectorContext, Scope
+from brandkit.platforms import fields, http, reconcile
+from brandkit.platforms.api import (
+    ApiSession,
+    ConnectorContext,
+    SessionConnector,
+    no_rate_limit_headers,
+)
 from brandkit.platforms.base import Credentials, PostStats, ProfileCounts, PublishResult, RateLimit
 from brandkit.platforms.oauth import OAuth2RefreshAuth, OAuthSpec
 
@@ -164,15 +169,7 @@ def _google_error(response: httpx.Response) -> tuple[str | None, set[str]]:
     return (message if isinstance(message, str) else None), reasons
 
 
-def _no_headers(headers: httpx.Headers, now: datetime) -> list[tuple[Scope, RateLimit]]:
-    return []  # the Data API sends no rate-limit headers; quota errors say what they mean
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class YouTubeConnector:
+class YouTubeConnector(SessionConnector):
     """One YouTube channel's statistics, read through an injected ``httpx.AsyncClient``."""
 
     platform: ClassVar[str] = "youtube"
@@ -205,20 +202,13 @@ class YouTubeConnector:
             credentials=credentials,
             context=context,
             auth=OAuth2RefreshAuth(spec),
-            read_limits=_no_headers,
+            read_limits=no_rate_limit_headers,  # quota errors say what they mean
             # the quota belongs to the Google Cloud project: every channel of one app shares it
             app_key=f"youtube:app:{client_id}" if client_id else None,
             classify_error=self._classify,
         )
         self._channel_id = credentials.get("channel_id")
         self._found: _Channel | None = None
-
-    def __repr__(self) -> str:
-        return f"YouTubeConnector({self._session!r})"
-
-    @property
-    def last_rate_limit(self) -> RateLimit | None:
-        return self._session.last_rate_limit
 
     async def publish(
         self, text: str, *, idempotency_key: str, image_url: str | None = None
@@ -261,7 +251,7 @@ class YouTubeConnector:
         Each page of the uploads playlist costs one more ``videos.list`` call for the counters
         (1 quota unit each). With ``since``, paging stops at the first page reaching older videos.
         """
-        cutoff = _aware(since) if since is not None else None
+        cutoff = reconcile.aware(since) if since is not None else None
         channel = await self._fetch_channel()
         call = self._session.call("fetch video metrics")
         async with aclosing(self._upload_pages(channel.uploads, call)) as pages:
@@ -286,9 +276,6 @@ class YouTubeConnector:
     ) -> PublishResult | None:
         """Always ``None``: brandkit never publishes on YouTube, so there is nothing to find."""
         return None
-
-    async def aclose(self) -> None:
-        """Nothing to release: the HTTP client belongs to the caller."""
 
     # --- internals ------------------------------------------------------------------------
 

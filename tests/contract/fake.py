@@ -146,6 +146,11 @@ class FakePlatform(ABC):
     def requests_to(self, endpoint: Endpoint) -> list[httpx.Request]:
         return [r for r in self.requests if self.route(r) == endpoint]
 
+    def authorized(self, request: httpx.Request) -> bool:
+        """Whether ``request`` carries a valid ``Authorization: Bearer`` token."""
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        return token in self.valid_tokens
+
     # --- the transport ----------------------------------------------------------------------
 
     def __call__(self, request: httpx.Request) -> httpx.Response:

@@ -26,7 +26,8 @@ from brandkit.errors import (
     RejectedError,
 )
 from brandkit.platforms.api import ConnectorContext, RateLimitBook, RetryPolicy
-from brandkit.platforms.base import Connector, Credentials, PublishResult, create_connector
+from brandkit.platforms.base import Connector, PublishResult, create_connector
+from tests.connector_support import MemoryStore
 from tests.contract import fakes
 from tests.contract.fake import START, FakePlatform
 
@@ -43,21 +44,6 @@ def _discover() -> list[type[FakePlatform]]:
 
 FAKES = _discover()
 IMAGE = "https://clinic.example/images/flu-2026.jpg"
-
-
-class MemoryStore:
-    """A credential store that remembers what was saved, as the account row would."""
-
-    def __init__(self, credentials: Credentials) -> None:
-        self.current = credentials
-        self.saved: list[Credentials] = []
-
-    async def load(self) -> Credentials:
-        return self.current
-
-    async def save(self, credentials: Credentials) -> None:
-        self.saved.append(credentials)
-        self.current = credentials
 
 
 @pytest.fixture(params=FAKES, ids=[f.platform for f in FAKES])

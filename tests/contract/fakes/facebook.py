@@ -1,14 +1,8 @@
-"""Facebook Pages for the contract suite, and the Graph API conventions the Meta fakes share.
+"""Facebook Pages for the contract suite (the Graph conventions are in ``graph.py``).
 
 Shapes follow developers.facebook.com:
 
-- errors: graph-api/guides/error-handling (``{"error": {"message", "type", "code",
-  "error_subcode", "is_transient", "fbtrace_id"}}``; code 190 for an invalid token, code 2 with
-  ``is_transient`` for a temporary outage, the "An unexpected error has occurred" message);
-- throttling: graph-api/overview/rate-limiting (HTTP 400 with a throttling code, here 80001 for
-  a Page's business-use-case limit, and ``X-Business-Use-Case-Usage`` whose
-  ``estimated_time_to_regain_access`` is in whole minutes; ``X-App-Usage`` on every answer);
-- pagination: graph-api/results (``paging.cursors.before/after`` and ``paging.next``);
+- throttling: code 80001, a Page's business-use-case limit (graph-api/overview/rate-limiting);
 - Page: graph-api/reference/page (``followers_count``, ``fan_count``); publishing:
   pages-api/posts (``POST /{page-id}/feed`` → ``{"id": "<page-id>_<post-id>"}``), graph-api/
   reference/page/photos; posts with ``reactions``/``comments`` summaries and ``shares``:
@@ -19,145 +13,16 @@ Page tokens do not expire and cannot be renewed without the user, so ``refreshab
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Any, ClassVar
-from urllib.parse import parse_qs
+from typing import ClassVar
 
 import httpx
 
-from brandkit.platforms.base import Credentials
 from brandkit.platforms.graph import GRAPH_API_VERSION
-from tests.contract.fake import Endpoint, FakePlatform, FakePost
+from tests.connector_support import form
+from tests.contract.fake import Endpoint, FakePost
+from tests.contract.fakes.graph import GraphFake, graph_time
 
 PAGE_ID = "104857600123456"
-
-
-def graph_time(moment: datetime) -> str:
-    """Graph timestamps: ISO 8601 with a ``+0000`` offset and whole seconds."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def form(request: httpx.Request) -> dict[str, str]:
-    """The form fields of a POST (the Graph API takes parameters form-encoded)."""
-    return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-
-
-class GraphFake(FakePlatform):
-    """What the Meta fakes share: bearer check, usage headers, errors and cursor paging."""
-
-    #: the version prefix of every API path (``/v25.0``)
-    prefix: ClassVar[str]
-    #: the business object the usage headers are reported for
-    node: ClassVar[str]
-    #: the business-use-case type (``pages``, ``instagram``) and the code a throttle carries
-    usage_type: ClassVar[str] = "pages"
-    throttle_code: ClassVar[int] = 80001
-    #: whether ``paging.next`` is sent alongside the cursors (Threads' examples show cursors only)
-    sends_next: ClassVar[bool] = True
-    #: tokens the refresh endpoint still accepts although the API no longer does
-    renewable: set[str]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.renewable = set()
-
-    # --- helpers for subclasses ---------------------------------------------------------------
-
-    def path(self, request: httpx.Request) -> str:
-        """The request path without the version prefix."""
-        return request.url.path.removeprefix(self.prefix)
-
-    def authorized(self, request: httpx.Request) -> bool:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        return token in self.valid_tokens
-
-    def usage_headers(self, *, percent: int = 3, minutes: int = 0) -> dict[str, str]:
-        business = {
-            self.node: [
-                {
-                    "type": self.usage_type,
-                    "call_count": percent,
-                    "total_cputime": 1,
-                    "total_time": 2,
-                    "estimated_time_to_regain_access": minutes,
-                }
-            ]
-        }
-        app = {"call_count": 2, "total_cputime": 1, "total_time": 1}
-        return {
-            "X-Business-Use-Case-Usage": json.dumps(business),
-            "X-App-Usage": json.dumps(app),
-        }
-
-    def answer(self, payload: object, status: int = 200) -> httpx.Response:
-        return httpx.Response(status, json=payload, headers=self.usage_headers())
-
-    def error(
-        self,
-        status: int,
-        message: str,
-        *,
-        code: int,
-        type_: str = "OAuthException",
-        subcode: int | None = None,
-        transient: bool | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        error: dict[str, object] = {"message": message, "type": type_, "code": code}
-        if subcode is not None:
-            error["error_subcode"] = subcode
-        if transient is not None:
-            error["is_transient"] = transient
-        error["fbtrace_id"] = "AbCdEfGh123"
-        return httpx.Response(status, json={"error": error}, headers=headers or {})
-
-    def page(
-        self, request: httpx.Request, items: list[dict[str, object]], *, next_link: bool = True
-    ) -> httpx.Response:
-        """``items`` (newest first) cut at ``page_size`` from the ``after`` cursor."""
-        start = int(request.url.params.get("after", "QVFI0").removeprefix("QVFI"))
-        chunk = items[start : start + self.page_size]
-        body: dict[str, object] = {"data": chunk}
-        if chunk:
-            end = start + len(chunk)
-            paging: dict[str, object] = {
-                "cursors": {"before": f"QVFI{start}", "after": f"QVFI{end}"}
-            }
-            if next_link and self.sends_next and end < len(items):
-                paging["next"] = str(request.url.copy_set_param("after", f"QVFI{end}"))
-            body["paging"] = paging
-        return self.answer(body)
-
-    # --- the contract's error answers ---------------------------------------------------------
-
-    def rate_limited(self, reset_at: datetime) -> httpx.Response:
-        minutes = int((reset_at - self.clock.now()).total_seconds() // 60)
-        return self.error(
-            400,
-            "(#80001) There have been too many calls to this Page account. "
-            "Wait a bit and try again.",
-            code=self.throttle_code,
-            subcode=2446079,
-            headers=self.usage_headers(percent=100, minutes=minutes),
-        )
-
-    def unauthorized(self) -> httpx.Response:
-        return self.error(
-            400,
-            "Error validating access token: Session has expired on Tuesday, 24-Nov-26 00:00:00 "
-            "PST. The current time is Tuesday, 24-Nov-26 01:00:00 PST.",
-            code=190,
-            subcode=463,
-        )
-
-    def server_error(self) -> httpx.Response:
-        return self.error(
-            500,
-            "An unexpected error has occurred. Please retry your request later.",
-            code=2,
-            transient=True,
-        )
 
 
 class FakeFacebook(GraphFake):
@@ -166,11 +31,6 @@ class FakeFacebook(GraphFake):
     prefix: ClassVar[str] = f"/{GRAPH_API_VERSION}"
     node: ClassVar[str] = PAGE_ID
     refreshable: ClassVar[bool] = False
-
-    def credentials(self, *, expired: bool = False) -> Credentials:
-        if expired:
-            self.valid_tokens.discard(self.TOKEN)
-        return Credentials(token=self.TOKEN, extra=self.credential_extra(expired=expired))
 
     def credential_extra(self, *, expired: bool) -> dict[str, str]:
         return {"page_id": PAGE_ID}

@@ -16,9 +16,8 @@ Shapes follow developers.facebook.com/docs/instagram-platform:
 - throttling with code 80002 (Instagram's business-use-case limit) and
   ``X-Business-Use-Case-Usage`` (graph-api/overview/rate-limiting); other errors as Graph errors.
 
-Publishing needs an image (``needs_image``). Long-lived tokens are renewable only while still
-valid, so an "expired" token here is one inside the renewal week: the API refuses it (to prove
-the connector renews before use) while the refresh endpoint still takes it.
+Publishing needs an image (``needs_image``). Containers and the renewal of long-lived tokens
+(renewable only while still valid) are shared with Threads (``tests/contract/fakes/graph.py``).
 """
 
 from __future__ import annotations
@@ -28,15 +27,14 @@ from typing import ClassVar
 
 import httpx
 
-from brandkit.platforms.base import Credentials
 from brandkit.platforms.graph import GRAPH_API_VERSION
-from tests.contract.fake import Endpoint, FakePost
-from tests.contract.fakes.facebook import GraphFake, form, graph_time
+from tests.contract.fake import FakePost
+from tests.contract.fakes.graph import LongLivedGraphFake, graph_time
 
 IG_USER_ID = "17841405822304914"
 
 
-class FakeInstagram(GraphFake):
+class FakeInstagram(LongLivedGraphFake):
     platform: ClassVar[str] = "instagram"
     base_url: ClassVar[str] = f"https://graph.instagram.com/{GRAPH_API_VERSION}"
     prefix: ClassVar[str] = f"/{GRAPH_API_VERSION}"
@@ -44,95 +42,40 @@ class FakeInstagram(GraphFake):
     usage_type: ClassVar[str] = "instagram"
     throttle_code: ClassVar[int] = 80002
     needs_image: ClassVar[bool] = True
+    edge: ClassVar[str] = "media"
+    publish_edge: ClassVar[str] = "media_publish"
+    profile_path: ClassVar[str] = f"/{IG_USER_ID}"
+    status_field: ClassVar[str] = "status_code"
+    refresh_grant: ClassVar[str] = "ig_refresh_token"
+    unknown_container: ClassVar[tuple[str, int, int]] = ("Media ID is not available", 9007, 2207027)
+    stored_ids: ClassVar[dict[str, str]] = {"ig_user_id": IG_USER_ID}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.containers: dict[str, dict[str, str]] = {}
+    def container(self, sent: dict[str, str]) -> dict[str, str]:
+        return {"text": sent.get("caption", ""), "image_url": sent["image_url"]}
 
-    def credentials(self, *, expired: bool = False) -> Credentials:
-        if expired:
-            self.valid_tokens.discard(self.TOKEN)
-            self.renewable.add(self.TOKEN)
-        return Credentials(token=self.TOKEN, extra=self.credential_extra(expired=expired))
+    def published(self, container: dict[str, str]) -> FakePost:
+        post = super().published(container)
+        post.image_url = container["image_url"]
+        return post
 
-    def credential_extra(self, *, expired: bool) -> dict[str, str]:
-        left = timedelta(days=1) if expired else timedelta(days=50)
-        return {"ig_user_id": IG_USER_ID, "expires_at": (self.clock.now() + left).isoformat()}
+    def profile(self) -> dict[str, object]:
+        return {
+            "id": IG_USER_ID,
+            "username": "tanaka_clinic",
+            "followers_count": self.followers,
+            "follows_count": self.following,
+            "media_count": len(self.posts),
+        }
 
-    def route(self, request: httpx.Request) -> Endpoint | None:
-        path = self.path(request)
-        if request.url.path == "/refresh_access_token":
-            return "token"
-        if request.method == "POST" and path == f"/{IG_USER_ID}/media_publish":
-            return "publish"
-        if request.method == "GET" and path == f"/{IG_USER_ID}":
-            return "profile"
-        if request.method == "GET" and path == f"/{IG_USER_ID}/media":
-            return "metrics"
-        return None
-
-    def handle(self, request: httpx.Request, endpoint: Endpoint | None) -> httpx.Response:
-        if endpoint == "token":
-            return self.refresh(request)
-        if not self.authorized(request):
-            return self.unauthorized()
-        path = self.path(request)
-        if endpoint == "publish":
-            container = self.containers.get(form(request).get("creation_id", ""))
-            if container is None:
-                return self.error(400, "Media ID is not available", code=9007, subcode=2207027)
-            post = FakePost(
-                self.new_id(),
-                container["caption"],
-                self.clock.now().replace(microsecond=0),
-                image_url=container["image_url"],
-            )
-            self.posts.append(post)
-            return self.answer({"id": post.remote_id})
-        if endpoint == "profile":
-            return self.answer(
-                {
-                    "id": IG_USER_ID,
-                    "username": "tanaka_clinic",
-                    "followers_count": self.followers,
-                    "follows_count": self.following,
-                    "media_count": len(self.posts),
-                }
-            )
-        if endpoint == "metrics":
-            return self.page(request, [self.media(p, request) for p in reversed(self.posts)])
-        if request.method == "POST" and path == f"/{IG_USER_ID}/media":
-            sent = form(request)
-            container_id = self.new_id()
-            self.containers[container_id] = {
-                "caption": sent.get("caption", ""),
-                "image_url": sent["image_url"],
-            }
-            return self.answer({"id": container_id})
+    def other(self, request: httpx.Request, path: str) -> httpx.Response | None:
         if path == f"/{IG_USER_ID}/content_publishing_limit":
             day_ago = self.clock.now() - timedelta(days=1)
             used = sum(1 for p in self.posts if p.created_at > day_ago)
             config = {"quota_total": 50, "quota_duration": 86400}
             return self.answer({"data": [{"quota_usage": used, "config": config}]})
-        if path.removeprefix("/") in self.containers:
-            return self.answer({"status_code": "FINISHED", "id": path.removeprefix("/")})
-        for post in self.posts:
-            if path == f"/{post.remote_id}":
-                return self.answer(self.media(post, request))
-        return self.error(400, "Unsupported get request.", code=100, subcode=33)
+        return None
 
-    def refresh(self, request: httpx.Request) -> httpx.Response:
-        token = request.url.params.get("access_token")
-        if request.url.params.get("grant_type") != "ig_refresh_token":
-            return self.error(400, "Unsupported grant_type", code=100)
-        if token not in self.valid_tokens | self.renewable:
-            return self.error(400, "Error validating access token", code=190)
-        return httpx.Response(
-            200,
-            json={"access_token": self.FRESH_TOKEN, "token_type": "bearer", "expires_in": 5183944},
-        )
-
-    def media(self, post: FakePost, request: httpx.Request) -> dict[str, object]:
+    def listed(self, post: FakePost, request: httpx.Request) -> dict[str, object]:
         body: dict[str, object] = {
             "id": post.remote_id,
             "caption": post.text,

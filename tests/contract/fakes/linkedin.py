@@ -79,8 +79,7 @@ class FakeLinkedIn(FakePlatform):
     def handle(self, request: httpx.Request, endpoint: Endpoint | None) -> httpx.Response:
         if endpoint == "token":
             return self._refresh(request)
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in self.valid_tokens:
+        if not self.authorized(request):
             return self.unauthorized()
         if any(name not in request.headers for name in VERSION_HEADERS):
             return _error(400, "VERSION_MISSING", "A version must be present", 100)

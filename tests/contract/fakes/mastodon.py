@@ -53,8 +53,7 @@ class FakeMastodon(FakePlatform):
         }
 
     def handle(self, request: httpx.Request, endpoint: Endpoint | None) -> httpx.Response:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in self.valid_tokens:
+        if not self.authorized(request):
             return self.unauthorized()
         if endpoint == "publish":
             form = parse_qs(request.content.decode())

@@ -17,25 +17,23 @@ Shapes follow developers.facebook.com/docs/threads:
 Threads documents its rate limit (4800 × impressions calls per 24 h) but not a header for it;
 this fake throttles the way the Graph hosts do (HTTP 400, code 4, ``X-Business-Use-Case-Usage``
 with minutes to regain access). No ``user_id`` is stored, so the connector asks ``/me`` for it.
-Tokens renew as on Instagram (see ``tests/contract/fakes/instagram.py``).
+Containers and token renewal are shared with Instagram (``tests/contract/fakes/graph.py``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import ClassVar
 
 import httpx
 
-from brandkit.platforms.base import Credentials
-from tests.contract.fake import Endpoint, FakePost
-from tests.contract.fakes.facebook import GraphFake, form, graph_time
+from tests.contract.fake import FakePost
+from tests.contract.fakes.graph import LongLivedGraphFake, graph_time
 
 USER_ID = "25031234567890123"
 METRICS = ("views", "likes", "replies", "reposts", "quotes")
 
 
-class FakeThreads(GraphFake):
+class FakeThreads(LongLivedGraphFake):
     platform: ClassVar[str] = "threads"
     base_url: ClassVar[str] = "https://graph.threads.net/v1.0"
     prefix: ClassVar[str] = "/v1.0"
@@ -43,91 +41,39 @@ class FakeThreads(GraphFake):
     usage_type: ClassVar[str] = "threads"
     throttle_code: ClassVar[int] = 4
     sends_next: ClassVar[bool] = False
+    edge: ClassVar[str] = "threads"
+    publish_edge: ClassVar[str] = "threads_publish"
+    profile_path: ClassVar[str] = f"/{USER_ID}/threads_insights"
+    status_field: ClassVar[str] = "status"
+    refresh_grant: ClassVar[str] = "th_refresh_token"
+    unknown_container: ClassVar[tuple[str, int, int]] = ("Invalid parameter", 100, 4279009)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.containers: dict[str, str] = {}
+    def container(self, sent: dict[str, str]) -> dict[str, str]:
+        return {"text": sent.get("text", "")}
 
-    def credentials(self, *, expired: bool = False) -> Credentials:
-        if expired:
-            self.valid_tokens.discard(self.TOKEN)
-            self.renewable.add(self.TOKEN)
-        return Credentials(token=self.TOKEN, extra=self.credential_extra(expired=expired))
-
-    def credential_extra(self, *, expired: bool) -> dict[str, str]:
-        left = timedelta(days=1) if expired else timedelta(days=50)
-        return {"expires_at": (self.clock.now() + left).isoformat()}
-
-    def route(self, request: httpx.Request) -> Endpoint | None:
-        path = self.path(request)
-        if request.url.path == "/refresh_access_token":
-            return "token"
-        if request.method == "POST" and path == f"/{USER_ID}/threads_publish":
-            return "publish"
-        if request.method == "GET" and path == f"/{USER_ID}/threads_insights":
-            return "profile"
-        if request.method == "GET" and path == f"/{USER_ID}/threads":
-            return "metrics"
-        return None
-
-    def handle(self, request: httpx.Request, endpoint: Endpoint | None) -> httpx.Response:
-        if endpoint == "token":
-            return self.refresh(request)
-        if not self.authorized(request):
-            return self.unauthorized()
-        path = self.path(request)
-        if endpoint == "publish":
-            text = self.containers.get(form(request).get("creation_id", ""))
-            if text is None:
-                return self.error(400, "Invalid parameter", code=100, subcode=4279009)
-            post = FakePost(self.new_id(), text, self.clock.now().replace(microsecond=0))
-            self.posts.append(post)
-            return self.answer({"id": post.remote_id})
-        if endpoint == "profile":
-            return self.answer(
+    def profile(self) -> dict[str, object]:
+        return {
+            "data": [
                 {
-                    "data": [
-                        {
-                            "name": "followers_count",
-                            "period": "day",
-                            "title": "followers_count",
-                            "description": "The number of followers on the profile.",
-                            "total_value": {"value": self.followers},
-                            "id": f"{USER_ID}/insights/followers_count/day",
-                        }
-                    ]
+                    "name": "followers_count",
+                    "period": "day",
+                    "title": "followers_count",
+                    "description": "The number of followers on the profile.",
+                    "total_value": {"value": self.followers},
+                    "id": f"{USER_ID}/insights/followers_count/day",
                 }
-            )
-        if endpoint == "metrics":
-            return self.page(request, [self.thread(p) for p in reversed(self.posts)])
+            ]
+        }
+
+    def other(self, request: httpx.Request, path: str) -> httpx.Response | None:
         if path in ("/me", f"/{USER_ID}"):
             return self.answer({"id": USER_ID, "username": "dr_tanaka_clinic"})
-        if request.method == "POST" and path == f"/{USER_ID}/threads":
-            sent = form(request)
-            container_id = self.new_id()
-            self.containers[container_id] = sent.get("text", "")
-            return self.answer({"id": container_id})
-        if path.removeprefix("/") in self.containers:
-            return self.answer({"id": path.removeprefix("/"), "status": "FINISHED"})
         for post in self.posts:
-            if path == f"/{post.remote_id}":
-                return self.answer(self.thread(post))
             if path == f"/{post.remote_id}/insights":
                 return self.answer({"data": [self.metric(post, m) for m in METRICS]})
-        return self.error(400, "Unsupported get request.", code=100, subcode=33)
+        return None
 
-    def refresh(self, request: httpx.Request) -> httpx.Response:
-        token = request.url.params.get("access_token")
-        if request.url.params.get("grant_type") != "th_refresh_token":
-            return self.error(400, "Unsupported grant_type", code=100)
-        if token not in self.valid_tokens | self.renewable:
-            return self.error(400, "Error validating access token", code=190)
-        return httpx.Response(
-            200,
-            json={"access_token": self.FRESH_TOKEN, "token_type": "bearer", "expires_in": 5183944},
-        )
-
-    def thread(self, post: FakePost) -> dict[str, object]:
+    def listed(self, post: FakePost, request: httpx.Request) -> dict[str, object]:
         return {
             "id": post.remote_id,
             "media_product_type": "THREADS",

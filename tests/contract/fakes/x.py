@@ -386,8 +386,7 @@ class FakeX(FakePlatform):
     def handle(self, request: httpx.Request, endpoint: Endpoint | None) -> httpx.Response:
         if endpoint == "token":
             return self._token(request)
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in self.valid_tokens:
+        if not self.authorized(request):
             return self.unauthorized()
         if endpoint == "publish":
             text = json.loads(request.content)["text"]

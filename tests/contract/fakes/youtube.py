@@ -66,8 +66,7 @@ class FakeYouTube(FakePlatform):
     def handle(self, request: httpx.Request, endpoint: Endpoint | None) -> httpx.Response:
         if endpoint == "token":
             return self._refresh(request)
-        token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in self.valid_tokens:
+        if not self.authorized(request):
             return self.unauthorized()
         path, params = request.url.path, request.url.params
         if endpoint == "profile":
