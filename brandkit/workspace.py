@@ -109,12 +109,19 @@ def add_account(
     platform: str,
     name: str,
     base_url: str,
-    token: str,
+    token: str | None = None,
+    credentials: Credentials | None = None,
     profile: Profile | None = None,
 ) -> Account:
-    """Store a new account with its token encrypted; the platform must have a connector."""
+    """Store a new account with its credentials encrypted; the platform must have a connector.
+
+    Pass either ``token`` (a bare access token) or the complete ``credentials`` (token plus
+    ``extra``: user ids, refresh token, client id…).
+    """
     get_connector_class(platform)
-    if not token.strip():
+    if credentials is None:
+        credentials = Credentials(token=(token or "").strip())
+    if not credentials.token.strip():
         raise InvalidInputError("the access token is empty")
     if not base_url.startswith(("http://", "https://")):
         raise InvalidInputError(f"base URL {base_url!r} must start with https:// or http://")
@@ -130,7 +137,7 @@ def add_account(
         name=name,
         platform=platform,
         base_url=base_url.rstrip("/"),
-        credentials_encrypted=secrets.encrypt(Credentials(token=token.strip())),
+        credentials_encrypted=secrets.encrypt(credentials),
     )
     session.add(account)
     session.flush()

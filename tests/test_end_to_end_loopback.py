@@ -102,7 +102,7 @@ def test_publish_sync_and_report_over_loopback(
     assert main(["worker", "--once"]) == 0  # nothing due: publishes nothing again
     assert len(simulation.statuses("dr_loopback")) == 1
     capsys.readouterr()
-    assert main(["sync", "--json"]) == 0
+    assert main(["sync", "--all", "--json"]) == 0  # the worker synced it already: force
     [result] = json.loads(capsys.readouterr()[0])
     assert result["ok"] and result["followers"] > 0
     assert main(["report", "--format", "json"]) == 0

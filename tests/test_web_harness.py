@@ -8,6 +8,7 @@ sign-ins take no time; ``tests/test_web_auth.py`` checks the real default parame
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,9 +23,11 @@ from brandkit.clock import SimulatedClock
 from brandkit.config import Settings
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, Post, Profile, User, Variant, Workspace
+from brandkit.platforms import sandbox
 from brandkit.platforms.base import Credentials
 from brandkit.publishing.approval import approve_and_queue
 from brandkit.publishing.jobs import JobQueue
+from brandkit.runtime import Runtime
 from brandkit.web import create_app
 from brandkit.web.ratelimit import LoginLimits
 from brandkit.web.users import Passwords, add_user
@@ -65,15 +68,23 @@ class World:
     users: dict[str, int] = field(default_factory=dict)
     passwords: Passwords = field(default_factory=cheap_passwords)
     limits: LoginLimits = field(default_factory=LoginLimits)
+    # part 2 (accounts page): the Runtime the app verifies accounts with (a fake transport)
+    runtime: Callable[[], Runtime] | None = None
+    # part 2 (template editor): the workspace's template_dirs, as brandkit.toml would set them
+    template_dirs: tuple[Path, ...] = ()
 
     def app(self, **overrides: Any) -> Any:
-        settings = Settings(home=self.home, database_url=str(self.engine.url))
+        settings = Settings(
+            home=self.home, database_url=str(self.engine.url), template_dirs=self.template_dirs
+        )
         options: dict[str, Any] = {
             "clock": self.clock,
             "passwords": self.passwords,
             "limits": self.limits,
             "secret": SECRET,
         }
+        if self.runtime is not None:
+            options["runtime_factory"] = self.runtime
         options.update(overrides)
         return create_app(settings, self.engine, **options)
 
@@ -165,6 +176,12 @@ class World:
             "variant": "SELECT * FROM variant ORDER BY id",
             "user": 'SELECT * FROM "user" ORDER BY id',
             "jobs": "SELECT id, next_run_time FROM apscheduler_jobs ORDER BY id",
+            # part 2: what the accounts, goals and calendar pages change
+            "account": "SELECT * FROM account ORDER BY id",
+            "goal": "SELECT * FROM goal ORDER BY id",
+            "slot": "SELECT * FROM slot ORDER BY id",
+            # part 2: what the template editor changes (with the files it writes)
+            "templaterevision": "SELECT * FROM templaterevision ORDER BY id",
         }
         with self.engine.connect() as conn:
             return {
@@ -270,3 +287,24 @@ class Browser:
     async def follow(self, response: httpx.Response) -> httpx.Response:
         assert response.status_code == 303, response.text[:500]
         return await self.get(response.headers["location"])
+
+
+def sandbox_runtime(world: World, handler: Any = None) -> Callable[[], Runtime]:
+    """Part 2 (accounts page): Runtimes that call the in-process sandbox (or ``handler``, for
+    ``httpx.MockTransport``) with the harness's secrets, for ``World.runtime``."""
+    app = sandbox.create_app(clock=world.clock) if handler is None else None
+
+    def build() -> Runtime:
+        transport: httpx.AsyncBaseTransport = (
+            httpx.ASGITransport(app=app) if app is not None else httpx.MockTransport(handler)
+        )
+        return Runtime(
+            settings=Settings(home=world.home, database_url=str(world.engine.url)),
+            engine=world.engine,
+            secrets=SECRETS,
+            http=httpx.AsyncClient(transport=transport),
+            queue=JobQueue(world.engine),
+            clock=world.clock,
+        )
+
+    return build

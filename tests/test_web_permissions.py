@@ -20,8 +20,15 @@ import pytest
 from sqlalchemy import Engine
 
 from brandkit.clock import SimulatedClock
-from brandkit.web.policy import POLICY, Action, Role
-from tests.test_web_harness import ERROR_FINDING, LOGINS, Browser, World, build_world
+from brandkit.web.policy import POLICY, Action, Role, Scope
+from tests.test_web_harness import (
+    ERROR_FINDING,
+    LOGINS,
+    Browser,
+    World,
+    build_world,
+    sandbox_runtime,  # part 2: the accounts page
+)
 
 
 @pytest.fixture
@@ -66,8 +73,8 @@ def _rejected(world: World, ctx: dict[str, Any]) -> None:
     post, variants = world.get_post(ctx["post"])
     assert post.state == "rejected"
     assert [v.state for v in variants] == ["cancelled"]
-    assert variants[0].last_error is not None
-    assert variants[0].last_error.endswith(": 数字の根拠を添えてください")
+    assert post.rejected_by in LOGINS.values()
+    assert post.review_comment == "数字の根拠を添えてください"
 
 
 def _moved(world: World, ctx: dict[str, Any]) -> None:
@@ -160,6 +167,326 @@ CASES = [
     Case("remove_user", frozenset({OWNER}), _marketing_hash,
          lambda b, c: b.post(f"/users/{c['id']}/remove"), _user_removed),
 ]  # fmt: skip
+
+
+# --- part 2: the reports, accounts, goals and calendar pages ----------------------------------
+# Everyone reads reports, accounts, goals and the calendar; only owners verify accounts
+# (manage_accounts) and add or remove goals and slots (manage_calendar).
+
+
+def _account_row(world: World) -> Any:
+    from brandkit.db.engine import session_scope
+    from brandkit.db.models import Account
+
+    with session_scope(world.engine) as session:
+        return session.get(Account, world.account_id)
+
+
+def _needs_reauth_on_the_sandbox(world: World) -> dict[str, Any]:
+    from brandkit.db.engine import session_scope
+    from brandkit.db.models import Account
+
+    world.runtime = sandbox_runtime(world)  # the app calls the in-process sandbox
+    with session_scope(world.engine) as session:
+        account = session.get(Account, world.account_id)
+        assert account is not None
+        account.status, account.last_error = "needs_reauth", "token expired"
+    return {}
+
+
+def _verified(world: World, ctx: dict[str, Any]) -> None:
+    account = _account_row(world)
+    assert (account.status, account.last_error) == ("active", None)
+
+
+def _goals(world: World) -> list[Any]:
+    from sqlmodel import select
+
+    from brandkit.db.engine import session_scope
+    from brandkit.db.models import Goal
+
+    with session_scope(world.engine) as session:
+        return list(session.exec(select(Goal)).all())
+
+
+def _a_goal(world: World) -> dict[str, Any]:
+    from datetime import date
+
+    from brandkit.db.engine import session_scope
+    from brandkit.db.models import Goal
+
+    with session_scope(world.engine) as session:
+        goal = Goal(
+            workspace_id=world.workspace_id, metric="followers", target=9, due_date=date(2027, 1, 1)
+        )
+        session.add(goal)
+        session.flush()
+        return {"goal": goal.id}
+
+
+def _goal_added(world: World, ctx: dict[str, Any]) -> None:
+    (goal,) = _goals(world)
+    assert (goal.metric, goal.target, str(goal.due_date)) == ("followers", 2000, "2027-03-31")
+
+
+def _goal_removed(world: World, ctx: dict[str, Any]) -> None:
+    assert _goals(world) == []
+
+
+def _slots(world: World) -> list[Any]:
+    from sqlmodel import select
+
+    from brandkit.db.engine import session_scope
+    from brandkit.db.models import Slot
+
+    with session_scope(world.engine) as session:
+        return list(session.exec(select(Slot)).all())
+
+
+def _a_slot(world: World) -> dict[str, Any]:
+    from brandkit.db.engine import session_scope
+    from brandkit.db.models import Slot
+
+    with session_scope(world.engine) as session:
+        slot = Slot(
+            workspace_id=world.workspace_id,
+            weekday=1,
+            local_time="12:30",
+            template="ja/health_tip",
+            accounts=["dr-yamada"],
+        )
+        session.add(slot)
+        session.flush()
+        return {"slot": slot.id}
+
+
+def _slot_added(world: World, ctx: dict[str, Any]) -> None:
+    (slot,) = _slots(world)
+    assert (slot.weekday, slot.local_time, slot.template) == (3, "18:00", "ja/health_tip")
+
+
+def _slot_removed(world: World, ctx: dict[str, Any]) -> None:
+    assert _slots(world) == []
+
+
+EVERYONE = frozenset({OWNER, DOCTOR, MARKETING})
+NEW_GOAL = {"metric": "followers", "target": "2000", "by": "2027-03-31", "platform": "all"}
+NEW_SLOT = {"weekday": "3", "at": "18:00", "template": "ja/health_tip", "accounts": "dr-yamada"}
+
+PAGES_CASES = [
+    Case("view_reports", EVERYONE, lambda w: {},
+         lambda b, c: b.get("/reports?period=2026-11"), _nothing),
+    Case("view_report_frame", EVERYONE, lambda w: {},
+         lambda b, c: b.get("/reports/view?period=2026-11"), _nothing),
+    Case("download_report", EVERYONE, lambda w: {},
+         lambda b, c: b.get("/reports/download/csv?period=2026-11"), _nothing),
+    Case("view_accounts", EVERYONE, lambda w: {}, lambda b, c: b.get("/accounts"), _nothing),
+    Case("view_goals", EVERYONE, lambda w: {}, lambda b, c: b.get("/goals"), _nothing),
+    Case("view_calendar", EVERYONE, lambda w: {}, lambda b, c: b.get("/calendar"), _nothing),
+    Case("verify_accounts", frozenset({OWNER}), _needs_reauth_on_the_sandbox,
+         lambda b, c: b.post("/accounts/verify"), _verified),
+    Case("add_goal", frozenset({OWNER}), lambda w: {},
+         lambda b, c: b.post("/goals", NEW_GOAL), _goal_added),
+    Case("remove_goal", frozenset({OWNER}), _a_goal,
+         lambda b, c: b.post("/goals/remove", {"goal": str(c["goal"])}), _goal_removed),
+    Case("add_slot", frozenset({OWNER}), lambda w: {},
+         lambda b, c: b.post("/calendar", NEW_SLOT), _slot_added),
+    Case("remove_slot", frozenset({OWNER}), _a_slot,
+         lambda b, c: b.post("/calendar/remove", {"slot": str(c["slot"])}), _slot_removed),
+]  # fmt: skip
+CASES += PAGES_CASES
+
+
+# --- part 2: the post editor and the template editor ------------------------------------------
+# Everyone edits drafts — doctors only their own posts —, and an edited approved post is a draft
+# again without its jobs; owners and marketing staff edit templates, doctors do not.
+
+NEW_TEXT = "睡眠のコツ：寝る前の一時間はスマホを置きましょう。"
+BUILTIN_TIP = "ja/health_tip"
+
+
+def _editable(**kwargs: Any) -> Setup:
+    def setup(world: World) -> dict[str, Any]:
+        from brandkit.db.engine import session_scope
+        from brandkit.db.models import Post
+        from brandkit.web.routes.editor import _rows, post_version
+
+        post_id = world.post(**kwargs)
+        with session_scope(world.engine) as session:
+            post = session.get(Post, post_id)
+            assert post is not None
+            rows = _rows(session, post_id)
+            return {"post": post_id, "variant": rows[0][0].id, "version": post_version(post, rows)}
+
+    return setup
+
+
+def _edit_request(browser: Browser, ctx: dict[str, Any]) -> Awaitable[httpx.Response]:
+    form = {"version": ctx["version"], f"text-{ctx['variant']}": NEW_TEXT}
+    return browser.post(f"/posts/{ctx['post']}/edit", form)
+
+
+async def _check_request(browser: Browser, ctx: dict[str, Any]) -> httpx.Response:
+    return await browser.client.post(
+        f"/api/posts/{ctx['post']}/check",
+        json={"variant": ctx["variant"], "text": NEW_TEXT},
+        headers={"X-CSRF-Token": await browser.csrf()},
+    )
+
+
+def _edited(world: World, ctx: dict[str, Any]) -> None:
+    post, [variant] = world.get_post(ctx["post"])
+    assert (post.state, post.approved_by, variant.state) == ("draft", None, "draft")
+    assert variant.text == NEW_TEXT and variant.length == len(NEW_TEXT)
+    assert f"publish:{variant.id}" not in world.jobs()  # edited: approved again before it goes
+
+
+def _builtin_source() -> str:
+    from brandkit.content.templates import builtin_template_dir
+
+    return (builtin_template_dir() / f"{BUILTIN_TIP}.j2").read_text(encoding="utf-8")
+
+
+def _template_source(marker: str = "今日から") -> str:
+    return _builtin_source().replace("できることから", marker)
+
+
+def _revisions(world: World) -> list[Any]:
+    from sqlmodel import col, select
+
+    from brandkit.db.engine import session_scope
+    from brandkit.db.models import TemplateRevision
+
+    with session_scope(world.engine) as session:
+        return list(session.exec(select(TemplateRevision).order_by(col(TemplateRevision.id))).all())
+
+
+def _template_saved(world: World, ctx: dict[str, Any]) -> None:
+    override = world.home / "templates" / f"{BUILTIN_TIP}.j2"
+    assert override.read_text(encoding="utf-8") == _template_source()
+    *_, latest = _revisions(world)
+    assert latest.author_login in LOGINS.values() and latest.path == str(override)
+
+
+def _two_revisions(world: World) -> dict[str, Any]:
+    from brandkit.config import Settings
+    from brandkit.web.template_store import Author, content_hash, save_template
+
+    world.template_dirs = (world.home / "mine",)
+    settings = Settings(
+        home=world.home, database_url=str(world.engine.url), template_dirs=world.template_dirs
+    )
+    for marker in ("一回目", "二回目"):
+        save_template(
+            world.engine,
+            settings,
+            workspace_id=world.workspace_id,
+            name=BUILTIN_TIP,
+            source=_template_source(marker),
+            author=Author(world.users[OWNER], LOGINS[OWNER]),
+            now=world.clock.now(),
+        )
+    first = next(r for r in _revisions(world) if "一回目" in r.source)
+    current = (world.home / "mine" / f"{BUILTIN_TIP}.j2").read_bytes()
+    return {"revision": first.id, "hash": content_hash(current)}
+
+
+def _restored(world: World, ctx: dict[str, Any]) -> None:
+    path = world.home / "mine" / f"{BUILTIN_TIP}.j2"
+    assert path.read_text(encoding="utf-8") == _template_source("一回目")
+    *_, latest = _revisions(world)
+    assert latest.author_login in LOGINS.values() and f"#{ctx['revision']}" in latest.note
+
+
+async def _preview_request(browser: Browser, ctx: dict[str, Any]) -> httpx.Response:
+    return await browser.client.post(
+        f"/api/templates/{BUILTIN_TIP}/preview",
+        json={"source": _template_source()},
+        headers={"X-CSRF-Token": await browser.csrf()},
+    )
+
+
+def _previewed(world: World, ctx: dict[str, Any]) -> None:
+    assert not (world.home / "templates").exists() and _revisions(world) == []
+
+
+EDITORS = frozenset({OWNER, MARKETING})
+
+EDITOR_CASES = [
+    Case("open_post_editor_own_post", EVERYONE, _editable(profile="yamada"),
+         lambda b, c: b.get(f"/posts/{c['post']}/edit"), _nothing),
+    Case("open_post_editor_other_doctors_post", EDITORS, _editable(profile="sato"),
+         lambda b, c: b.get(f"/posts/{c['post']}/edit"), _nothing),
+    Case("check_text_own_post", EVERYONE, _editable(profile="yamada"), _check_request, _nothing),
+    Case("check_text_other_doctors_post", EDITORS, _editable(profile="sato"), _check_request,
+         _nothing),
+    Case("edit_own_draft", EVERYONE, _editable(profile="yamada"), _edit_request, _edited),
+    Case("edit_other_doctors_draft", EDITORS, _editable(profile="sato"), _edit_request, _edited),
+    Case("edit_own_approved_post", EVERYONE, _editable(profile="yamada", state="approved"),
+         _edit_request, _edited),
+    Case("edit_post_without_profile", EDITORS, _editable(profile=None), _edit_request, _edited),
+    Case("view_templates", EDITORS, lambda w: {}, lambda b, c: b.get("/templates"), _nothing),
+    Case("open_template_editor", EDITORS, lambda w: {},
+         lambda b, c: b.get(f"/templates/{BUILTIN_TIP}"), _nothing),
+    Case("preview_template", EDITORS, lambda w: {}, _preview_request, _previewed),
+    Case("lint_template", EDITORS, lambda w: {},
+         lambda b, c: b.post(f"/templates/{BUILTIN_TIP}/lint", {"source": _template_source()}),
+         _previewed),
+    Case("save_template", EDITORS, lambda w: {},
+         lambda b, c: b.post(f"/templates/{BUILTIN_TIP}", {"source": _template_source()}),
+         _template_saved),
+    Case("view_template_history", EDITORS, _two_revisions,
+         lambda b, c: b.get(f"/templates/{BUILTIN_TIP}/history"), _nothing),
+    Case("restore_template_revision", EDITORS, _two_revisions,
+         lambda b, c: b.post(f"/templates/{BUILTIN_TIP}/history/{c['revision']}/restore",
+                             {"base_hash": c["hash"]}), _restored),
+]  # fmt: skip
+CASES += EDITOR_CASES
+
+
+def test_the_matrix_covers_the_editors() -> None:
+    names = {case.name for case in EDITOR_CASES}
+    assert {"edit_own_draft", "edit_other_doctors_draft", "edit_own_approved_post"} <= names
+    assert {"save_template", "restore_template_revision", "preview_template"} <= names
+    assert POLICY[Action.EDIT_DRAFTS] == {
+        Role.OWNER: Scope.ANY,
+        Role.DOCTOR: Scope.OWN,
+        Role.MARKETING: Scope.ANY,
+    }
+    assert set(POLICY[Action.EDIT_TEMPLATES]) == {Role.OWNER, Role.MARKETING}
+
+
+async def test_forbidden_template_saves_write_no_file(world: World) -> None:
+    async with world.browser() as browser:
+        await browser.login(DOCTOR)
+        response = await browser.post(f"/templates/{BUILTIN_TIP}", {"source": _template_source()})
+        nav = (await browser.get("/queue")).text
+    assert response.status_code == 403
+    assert not (world.home / "templates").exists() and not (world.home / "brandkit.toml").exists()
+    assert 'href="/templates"' not in nav
+
+
+def test_the_matrix_covers_the_pages_of_part_two() -> None:
+    names = {case.name for case in PAGES_CASES}
+    assert {"view_reports", "download_report", "view_accounts", "view_goals"} <= names
+    assert {"verify_accounts", "add_goal", "remove_goal", "add_slot", "remove_slot"} <= names
+    assert POLICY[Action.READ_REPORTS] == {r: POLICY[Action.VIEW_QUEUE][r] for r in Role}
+    assert set(POLICY[Action.MANAGE_ACCOUNTS]) == set(POLICY[Action.MANAGE_CALENDAR]) == {OWNER}
+
+
+async def test_the_pages_show_owner_actions_to_owners_only(world: World) -> None:
+    world.post()
+    actions = ('action="/accounts/verify"', 'action="/goals"', 'action="/calendar"')
+    for role in (OWNER, DOCTOR, MARKETING):
+        async with world.browser() as browser:
+            await browser.login(role)
+            html = "".join(
+                [(await browser.get(p)).text for p in ("/accounts", "/goals", "/calendar")]
+            )
+        for action in actions:
+            assert (action in html) == (role == OWNER), (role, action)
+        for link in ('href="/reports"', 'href="/accounts"', 'href="/goals"', 'href="/calendar"'):
+            assert link in html, (role, link)
 
 
 @pytest.mark.parametrize("role", [OWNER, DOCTOR, MARKETING])

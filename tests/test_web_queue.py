@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from markupsafe import escape
 from sqlalchemy import Engine
 
+from brandkit.cli.main import main
 from brandkit.clock import SimulatedClock
 from brandkit.errors import InvalidInputError
 from brandkit.web.app import PACKAGE_DIR, SECURITY_HEADERS
@@ -133,11 +135,40 @@ async def test_a_rejected_post_shows_who_rejected_it_and_why(world: World) -> No
         response = await browser.post(f"/posts/{post}/reject", {"comment": "表現を柔らかく"})
         page = await browser.follow(response)
     assert f"投稿 #{post} を差し戻しました。" in page.text
-    assert "rejected by yamada: 表現を柔らかく" in page.text
+    rejection = page.text.split(f'id="post-{post}"')[1].split("</article>")[0]
+    assert "yamada が 2026-11-23 09:00 に差し戻し" in rejection
+    assert "表現を柔らかく" in rejection
+    stored, variants = world.get_post(post)
+    assert (stored.rejected_by, stored.review_comment) == ("yamada", "表現を柔らかく")
+    assert stored.rejected_at == world.clock.now()
+    assert [v.last_error for v in variants] == ["rejected by yamada"]  # as the CLI leaves it
     async with world.browser() as browser:
         await browser.login("doctor")
         empty = await browser.follow(await browser.post(f"/posts/{world.post()}/reject"))
     assert "the comment is empty" in empty.text
+
+
+async def test_a_comment_given_on_the_command_line_is_shown_by_posts_show_and_the_page(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRANDKIT_DATABASE_URL", world.engine.url.render_as_string(False))
+    post = world.post()
+    comment = "数字の根拠を添えてください <出典>"
+    code = main(["posts", "reject", str(post), "--by", "yamada", "--comment", comment])
+    assert code == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["posts", "show", str(post)]) == 0
+    shown = capsys.readouterr().out
+    assert "rejected by yamada at " in shown and f": {comment}" in shown
+    assert main(["posts", "show", str(post), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["rejected_by"], data["review_comment"]) == ("yamada", comment)
+    async with world.browser() as browser:
+        await browser.login("owner")
+        html = (await browser.get("/queue")).text
+    assert f'<span class="review-comment">{escape(comment)}</span>' in html
+    assert main(["posts", "reject", str(world.post()), "--by", "yamada"]) == 0  # optional
+    capsys.readouterr()
 
 
 @settings(
@@ -162,11 +193,11 @@ def test_any_reject_comment_is_stored_as_written_and_escaped_in_the_page(
             return (await browser.follow(response)).text
 
     html = asyncio.run(scenario())
-    _, variants = world.get_post(post)
-    assert variants[0].last_error == f"rejected by inchou: {expected}"
-    assert str(escape(variants[0].last_error)) in html
+    stored, _ = world.get_post(post)
+    assert stored.review_comment == expected and stored.rejected_by == "inchou"
+    assert f'<span class="review-comment">{escape(expected)}</span>' in html
     if "<" in expected:
-        assert f"rejected by inchou: {expected}" not in html  # never markup
+        assert f'<span class="review-comment">{expected}</span>' not in html  # never markup
 
 
 # --- nothing from outside ----------------------------------------------------------------------

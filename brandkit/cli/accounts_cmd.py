@@ -1,17 +1,23 @@
-"""``brandkit accounts``: add, list, verify and remove platform accounts.
+"""``brandkit accounts``: add, list, verify, reauth and remove platform accounts.
 
-A token is read from a hidden prompt, standard input or a named environment variable — never
-from a command-line argument, where it would end up in shell history and process lists.
+A secret (access token, app password) is read from a hidden prompt, standard input or a named
+environment variable — never from a command-line argument, where it would end up in shell
+history and process lists. Non-secret credential fields (user ids, page ids…) come from
+``--set KEY=VALUE``, which refuses keys that look like secrets. ``brandkit auth`` (in
+:mod:`brandkit.cli.auth_cmd`) is the browser alternative for OAuth platforms.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Protocol
 
 import typer
+from rich.markup import escape
 from sqlmodel import select
 
 from brandkit.cli.output import emit_json, emit_table, local
@@ -21,6 +27,7 @@ from brandkit.db.models import Account, AccountSnapshot, Variant
 from brandkit.errors import AuthExpiredError, BrandkitError, InvalidInputError, NotFoundError
 from brandkit.platforms.base import Credentials, get_connector_class, known_platforms
 from brandkit.publishing.jobs import SYNC_PREFIX, JobQueue
+from brandkit.runtime import Runtime
 from brandkit.secrets import SecretBox
 from brandkit.workspace import add_account, build_runtime, current_workspace, default_profile
 
@@ -29,15 +36,87 @@ app = typer.Typer(
 )
 
 
-def _read_token(token_env: str | None) -> str:
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "jwt", "key", "code")
+_EXTRA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+def _read_token(token_env: str | None, platform: str = "") -> str:
+    """The secret from ``token_env``, standard input, or a hidden prompt; never from argv."""
     if token_env:
         value = os.environ.get(token_env)
-        if not value:
+        if not value or not value.strip():
             raise InvalidInputError(f"environment variable {token_env} is not set or empty")
-        return value
+        return value.strip()
     if not sys.stdin.isatty():
         return sys.stdin.readline().strip()
-    return str(typer.prompt("Access token", hide_input=True))
+    label = f"{platform} access token or app password" if platform else "Access token"
+    return str(typer.prompt(label, hide_input=True)).strip()
+
+
+def parse_extras(pairs: list[str] | None, *, platform: str) -> dict[str, str]:
+    """``--set KEY=VALUE`` pairs as a dict, refusing keys that name a secret."""
+    extra: dict[str, str] = {}
+    for pair in pairs or []:
+        key, eq, value = pair.partition("=")
+        key = key.strip()
+        if not eq or not _EXTRA_KEY.fullmatch(key) or not value.strip():
+            raise InvalidInputError(
+                f"--set {pair.split('=', 1)[0]}=… is not KEY=VALUE with a lower-case key "
+                "and a non-empty value",
+                hint="e.g. --set user_id=1234567890",
+            )
+        if any(word in key for word in _SECRET_WORDS):
+            raise InvalidInputError(
+                f"--set {key}=… looks like a secret, and a secret on the command line ends up "
+                "in shell history and process lists",
+                hint=(
+                    "give the secret at the hidden prompt, on standard input or with "
+                    f"--token-env VAR; for OAuth tokens use 'brandkit auth {platform}'"
+                ),
+            )
+        extra[key] = value.strip()
+    return extra
+
+
+def durable_extras(credentials: Credentials) -> dict[str, str]:
+    """The extras that outlive a token (user ids, client id), without what belonged to it."""
+    return {
+        k: v
+        for k, v in credentials.extra.items()
+        if not any(w in k for w in _SECRET_WORDS) and k != "scope" and not k.endswith("expires_at")
+    }
+
+
+class _FromSecret(Protocol):
+    def __call__(self, secret: str, extra: Mapping[str, str]) -> Credentials: ...
+
+
+def build_credentials(platform: str, secret: str, extra: Mapping[str, str]) -> Credentials:
+    """The connector's own ``credentials_from_secret`` if it has one, else token + extras."""
+    if not secret.strip():
+        raise InvalidInputError("the access token is empty")
+    cls = get_connector_class(platform)
+    builder: _FromSecret | None = getattr(cls, "credentials_from_secret", None)
+    if builder is None:
+        return Credentials(token=secret.strip(), extra=dict(extra))
+    try:
+        return builder(secret.strip(), dict(extra))
+    except (KeyError, ValueError) as exc:
+        raise InvalidInputError(f"{platform}: {exc}") from exc
+
+
+def resolve_base_url(platform: str, base_url: str | None) -> str:
+    """``--base-url``, or the connector's documented API address."""
+    if base_url:
+        return base_url
+    default: str | None = getattr(get_connector_class(platform), "default_base_url", None)
+    if not default:
+        raise InvalidInputError(
+            f"{platform} has no default API address: every server is its own",
+            hint=f"pass --base-url, e.g. brandkit accounts add {platform} --name NAME "
+            "--base-url https://mastodon.social",
+        )
+    return default
 
 
 @app.command("add")
@@ -45,12 +124,26 @@ def add(
     ctx: typer.Context,
     platform: Annotated[str, typer.Argument(help=f"One of: {', '.join(known_platforms())}.")],
     name: Annotated[str, typer.Option(help="A short name to refer to the account.")],
-    base_url: Annotated[str, typer.Option(help="The instance or API base URL.")],
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="The instance or API base URL (default: the platform's own)."),
+    ] = None,
     token_env: Annotated[
         str | None, typer.Option(help="Read the token from this environment variable.")
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="A non-secret credential field, KEY=VALUE (user_id, page_id…; repeatable).",
+        ),
+    ] = None,
 ) -> None:
     """Add an account; the token is encrypted before it is stored.
+
+    The secret (access token, or Bluesky app password) comes from a hidden prompt, standard
+    input or --token-env VAR, never from an argument. See docs/platforms/README.md for what
+    each platform needs.
 
     Example: echo "$TOKEN" | brandkit accounts add mastodon --name dr-yamada \\
     --base-url https://mastodon.social
@@ -58,7 +151,9 @@ def add(
     st = state(ctx)
     settings = st.settings()
     get_connector_class(platform)  # an unknown platform is refused before asking for a token
-    token = _read_token(token_env)
+    url = resolve_base_url(platform, base_url)
+    extra = parse_extras(set_, platform=platform)
+    credentials = build_credentials(platform, _read_token(token_env, platform), extra)
     secrets = SecretBox.from_key_file(settings.secret_key_file)
     with session_scope(st.engine()) as session:
         workspace = current_workspace(session)
@@ -68,13 +163,14 @@ def add(
             workspace,
             platform=platform,
             name=name,
-            base_url=base_url,
-            token=token,
+            base_url=url,
+            credentials=credentials,
             profile=default_profile(session, workspace),
         )
     console.print(
-        f"Added {account.platform} account {account.name!r}. "
-        f"Check it with: brandkit accounts verify {account.name}"
+        f"Added {account.platform} account {account.name!r} ({account.base_url}). "
+        f"Check it with: brandkit accounts verify {account.name}",
+        highlight=False,
     )
 
 
@@ -129,13 +225,19 @@ def list_(
     )
 
 
+VERIFY_CONCURRENCY = 8
+
+
 @app.command("verify")
 def verify(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(help="Accounts (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Call each account's profile endpoint and show whether its credentials work.
+    """Call each account's profile endpoint and show its status: ok, needs_reauth or error.
+
+    Working credentials make a needs_reauth account active again; rejected ones mark it
+    needs_reauth. Exits 1 if any account is not ok.
 
     Example: brandkit accounts verify dr-yamada
     """
@@ -152,47 +254,65 @@ def verify(
             raise NotFoundError("account", missing, hint="see 'brandkit accounts list'")
         for account in accounts:
             session.expunge(account)
+    runtime = build_runtime(st.settings(), engine)
 
     async def check_all() -> list[dict[str, object]]:
-        runtime = build_runtime(st.settings(), engine)
-        results: list[dict[str, object]] = []
+        limit = asyncio.Semaphore(VERIFY_CONCURRENCY)
+
+        async def guarded(account: Account) -> dict[str, object]:
+            async with limit:
+                return await _check(runtime, account)
+
         try:
-            for account in accounts:
-                try:
-                    profile = await runtime.connector_for(account).fetch_profile()
-                except BrandkitError as exc:
-                    results.append({"name": account.name, "ok": False, "error": str(exc)})
-                    reauth = isinstance(exc, AuthExpiredError)
-                    runtime.mark_account(
-                        account.id, status="needs_reauth" if reauth else None, error=str(exc)
-                    )
-                    continue
-                results.append(
-                    {
-                        "name": account.name,
-                        "ok": True,
-                        "handle": profile.handle,
-                        "followers": profile.followers,
-                        "error": None,
-                    }
-                )
-                # working credentials lift needs_reauth; a disabled account stays disabled
-                status = "active" if account.status == "needs_reauth" else None
-                runtime.mark_account(account.id, status=status, error=None)
+            return list(await asyncio.gather(*(guarded(a) for a in accounts)))
         finally:
             await runtime.aclose()
-        return results
 
     results = asyncio.run(check_all())
     if as_json:
         emit_json(results)
     else:
         for r in results:
-            mark = "[green]ok[/]" if r["ok"] else "[red]failed[/]"
-            detail = f"@{r['handle']}, {r['followers']} followers" if r["ok"] else r["error"]
-            console.print(f"{r['name']}: {mark} {detail}", highlight=False)
-    if not all(r["ok"] for r in results):
+            colour = "green" if r["status"] == "ok" else "red"
+            detail = (
+                f"@{r['handle']}, {r['followers']:,} followers"
+                if r["status"] == "ok"
+                else str(r["error"])
+            )
+            console.print(
+                f"{escape(str(r['name']))}: [{colour}]{r['status']}[/] {escape(detail)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+    if any(r["status"] != "ok" for r in results):
         raise typer.Exit(1)
+
+
+async def _check(runtime: Runtime, account: Account) -> dict[str, object]:
+    """One account's profile call, recorded on the account; errors become one line."""
+    row: dict[str, object] = {"name": account.name, "platform": account.platform}
+    connector = None
+    try:
+        connector = runtime.connector_for(account)
+        profile = await connector.fetch_profile()
+    except BrandkitError as exc:
+        reauth = isinstance(exc, AuthExpiredError)
+        message = " ".join(str(exc).split())
+        runtime.mark_account(account.id, status="needs_reauth" if reauth else None, error=message)
+        return {**row, "status": "needs_reauth" if reauth else "error", "error": message}
+    finally:
+        if connector is not None:
+            await connector.aclose()
+    # working credentials lift needs_reauth; a disabled account stays disabled
+    status = "active" if account.status == "needs_reauth" else None
+    runtime.mark_account(account.id, status=status, error=None)
+    return {
+        **row,
+        "status": "ok",
+        "handle": profile.handle,
+        "followers": profile.followers,
+        "error": None,
+    }
 
 
 @app.command("reauth")
@@ -202,24 +322,37 @@ def reauth(
     token_env: Annotated[
         str | None, typer.Option(help="Read the token from this environment variable.")
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Change a non-secret credential field, KEY=VALUE."),
+    ] = None,
 ) -> None:
     """Replace an account's token (read like 'accounts add') and make it active again.
+
+    Stored non-secret fields (user ids…) are kept unless --set changes them. For OAuth
+    platforms, 'brandkit auth PLATFORM --name NAME' gets a fresh token instead.
 
     Example: echo "$NEW_TOKEN" | brandkit accounts reauth dr-yamada
     """
     st = state(ctx)
+    secrets = SecretBox.from_key_file(st.settings().secret_key_file)
     with session_scope(st.engine()) as session:
         account = session.exec(select(Account).where(Account.name == name)).first()
         if account is None:
             raise NotFoundError("account", name, hint="see 'brandkit accounts list'")
-        token = _read_token(token_env)
-        if not token.strip():
-            raise InvalidInputError("the access token is empty")
-        secrets = SecretBox.from_key_file(st.settings().secret_key_file)
-        account.credentials_encrypted = secrets.encrypt(Credentials(token=token.strip()))
+        platform = account.platform
+        old = secrets.decrypt(account.credentials_encrypted)
+    extra = {**durable_extras(old), **parse_extras(set_, platform=platform)}
+    credentials = build_credentials(platform, _read_token(token_env, platform), extra)
+    with session_scope(st.engine()) as session:
+        account = session.exec(select(Account).where(Account.name == name)).one()
+        account.credentials_encrypted = secrets.encrypt(credentials)
         account.status = "active"
         account.last_error = None
-    console.print(f"Stored a new token for {name}. Check it with: brandkit accounts verify {name}")
+    console.print(
+        f"Stored a new token for {name}. Check it with: brandkit accounts verify {name}",
+        highlight=False,
+    )
 
 
 @app.command("remove")

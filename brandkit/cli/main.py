@@ -19,6 +19,7 @@ from rich.markup import escape
 from brandkit import __version__
 from brandkit.cli import (
     accounts_cmd,
+    auth_cmd,
     calendar_cmd,
     check_cmd,
     demo_cmd,
@@ -117,6 +118,7 @@ app.command("init")(init_cmd.init)
 app.command("demo")(demo_cmd.demo)
 app.command("check")(check_cmd.check_cmd)
 app.add_typer(accounts_cmd.app, name="accounts")
+app.command("auth")(auth_cmd.auth)
 app.add_typer(templates_cmd.app, name="templates")
 app.add_typer(posts_cmd.app, name="posts")
 app.add_typer(calendar_cmd.app, name="calendar")

@@ -226,6 +226,9 @@ def show(
             "variables": post.variables,
             "approved_by": post.approved_by,
             "override": post.lint_override_reason,
+            "rejected_by": post.rejected_by,
+            "rejected_at": post.rejected_at,
+            "review_comment": post.review_comment,
             "image_url": post.image_url,
             "variants": _variant_rows(session, post_id, tz),
         }
@@ -238,6 +241,10 @@ def show(
     )
     if post.image_url:
         console.print(f"image: {post.image_url}", markup=False)
+    if post.rejected_by:
+        when = f" at {local(post.rejected_at, tz)}" if post.rejected_at else ""
+        why = f": {post.review_comment}" if post.review_comment else ""
+        console.print(f"rejected by {post.rejected_by}{when}{why}", markup=False)
     for v in data["variants"]:
         console.rule(f"{v['account']} ({v['platform']}): {v['state']}")
         console.print(v["text"], markup=False, highlight=False)
@@ -359,14 +366,18 @@ def reject(
     ctx: typer.Context,
     post_id: Annotated[int, typer.Argument(help="Post id.")],
     by: Annotated[str, typer.Option(help="Who rejects.")] = "owner",
+    comment: Annotated[
+        str | None,
+        typer.Option(help="Why, and what to change (kept on the post; 'posts show' shows it)."),
+    ] = None,
 ) -> None:
     """Reject a draft: none of its variants will be published.
 
-    Example: brandkit posts reject 12
+    Example: brandkit posts reject 12 --by dr-yamada --comment "数字の根拠を添えてください"
     """
     st = state(ctx)
     with session_scope(st.engine()) as session:
-        reject_post(session, post_id, by=by, now=datetime.now(UTC))
+        reject_post(session, post_id, by=by, now=datetime.now(UTC), comment=comment)
     console.print(f"Rejected post {post_id}.")
 
 

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 from brandkit.errors import InvalidInputError
+from brandkit.platforms import http
 from brandkit.platforms.sandbox import SandboxConfig
-from brandkit.platforms.sandbox.server import parse_rate_limit, serve
+from brandkit.platforms.sandbox.server import parse_accounts, parse_rate_limit, serve
 
 app = typer.Typer(help="The simulated platform (Mastodon API subset).", no_args_is_help=True)
 
@@ -23,6 +24,17 @@ def serve_cmd(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 0,
     timezone: Annotated[str, typer.Option(help="Audience time zone.")] = "Asia/Tokyo",
+    history: Annotated[
+        int, typer.Option(help="Statuses every account already has, one every 2 hours.")
+    ] = 0,
+    history_end: Annotated[
+        str | None,
+        typer.Option(help="When that history ends, ISO 8601 (default: local midnight today)."),
+    ] = None,
+    accounts: Annotated[
+        str | None,
+        typer.Option(help="Create accounts PREFIX0… at start-up, as PREFIX:COUNT."),
+    ] = None,
 ) -> None:
     """Serve the sandbox on loopback for benchmarks and manual trials.
 
@@ -32,9 +44,18 @@ def serve_cmd(
     """
     try:
         limit = parse_rate_limit(rate_limit) if rate_limit else None
+        end = http.parse_iso8601(history_end) if history_end else None
+        if history_end and end is None:
+            raise ValueError(f"--history-end {history_end!r} is not an ISO 8601 time")
         config = SandboxConfig(
-            seed=seed, timezone=timezone, latency_ms=latency_ms, rate_limit=limit
+            seed=seed,
+            timezone=timezone,
+            latency_ms=latency_ms,
+            rate_limit=limit,
+            history=history,
+            history_end=end,
         )
-        serve(host=host, port=port, config=config)
+        preload = parse_accounts(accounts) if accounts else []
+        serve(host=host, port=port, config=config, preload=preload)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from exc

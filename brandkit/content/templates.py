@@ -148,6 +148,8 @@ class TemplateLibrary:
             "template": {"name": template.name, "title": template.title},
         }
         block = self._block_for(compiled, template, platform)
+        # a block is called directly, so Jinja does not rewrite its traceback to template lines
+        raw = compiled if block is not None else None
         try:
             if block is None:
                 return compiled.render(values).strip()
@@ -156,14 +158,16 @@ class TemplateLibrary:
             raise TemplateError(
                 f"undefined variable: {exc.message}",
                 path=str(template.path),
-                line=_error_line(exc),
+                line=_error_line(exc, raw),
                 hint="pass it with --var NAME=VALUE or declare it in the front matter",
             ) from exc
         except jinja2.TemplateError as exc:
-            raise TemplateError(str(exc), path=str(template.path), line=_error_line(exc)) from exc
+            raise TemplateError(
+                str(exc), path=str(template.path), line=_error_line(exc, raw)
+            ) from exc
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise TemplateError(
-                f"{type(exc).__name__}: {exc}", path=str(template.path), line=_error_line(exc)
+                f"{type(exc).__name__}: {exc}", path=str(template.path), line=_error_line(exc, raw)
             ) from exc
 
     def _compiled_for(self, template: PostTemplate) -> jinja2.Template:
@@ -180,12 +184,18 @@ class TemplateLibrary:
         return form if form in compiled.blocks else DEFAULT_BLOCK
 
 
-def _error_line(exc: BaseException) -> int | None:
-    """The template line the error came from, found in the traceback Jinja rewrote."""
+def _error_line(exc: BaseException, raw: jinja2.Template | None = None) -> int | None:
+    """The template line the error came from, found in the traceback Jinja rewrote.
+
+    ``raw`` is the template whose compiled code raised without that rewrite (a block called
+    directly): its Python line is mapped back to the template's line.
+    """
     tb = exc.__traceback__
     line = None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == "<template>":
             line = tb.tb_lineno
         tb = tb.tb_next
+    if line is not None and raw is not None:
+        return raw.get_corresponding_lineno(line)
     return line

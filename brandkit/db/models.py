@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from brandkit.db.types import UTCDateTime
@@ -173,8 +173,39 @@ class Post(SQLModel, table=True):
     lint_override_reason: str | None = None
     # a public https URL of the post's image; Instagram cannot publish without one
     image_url: str | None = None
+    # who rejected the draft, when, and why (brandkit posts reject --comment, or the dashboard)
+    rejected_by: str | None = None
+    rejected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_comment: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TemplateRevision(SQLModel, table=True):
+    """One saved version of a post template, with who saved it (the dashboard's template editor).
+
+    ``template`` is ``lang/name``; ``source`` is the whole file as written to ``path``, and
+    ``content_hash`` is the same digest a post records as ``Post.template_hash``. A revision
+    without an author is the text found before the dashboard first saved the template (the
+    built-in template, or a file edited by hand). Removing a user keeps their revisions:
+    ``author_id`` becomes empty and ``author_login`` stays.
+    """
+
+    __table_args__ = (
+        Index("ix_templaterevision_template", "workspace_id", "template", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id")
+    template: str
+    language: str
+    source: str = Field(sa_type=Text)
+    content_hash: str
+    path: str
+    author_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    author_login: str | None = None
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Variant(SQLModel, table=True):

@@ -43,6 +43,7 @@ from brandkit.platforms.base import (
     RateLimit,
 )
 from brandkit.platforms.fields import Shape
+from brandkit.platforms.oauth import OAuthSpec
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,16 @@ class MastodonConnector:
     supports_idempotency_key: ClassVar[bool] = True
     accepts_image_url: ClassVar[bool] = False
     default_base_url: ClassVar[str | None] = None  # every instance is its own server
+    #: methods/oauth: /oauth/authorize takes PKCE (S256) since Mastodon 4.3; an app registered
+    #: under Preferences > Development is confidential, so the token request sends its secret.
+    oauth: ClassVar[OAuthSpec | None] = OAuthSpec(
+        authorize_url="/oauth/authorize",
+        token_url="/oauth/token",
+        scopes=("read:accounts", "read:statuses", "write:statuses"),
+        pkce=True,
+        client_auth="body",
+        docs="https://docs.joinmastodon.org/methods/oauth/",
+    )
 
     def __init__(
         self,

@@ -25,7 +25,8 @@ from brandkit.platforms.base import Credentials
 class OAuthSpec:
     """One platform's OAuth 2.0 authorization-code flow, as its documentation describes it.
 
-    ``token_url`` may be relative to the account's base URL. ``client_auth`` says how a
+    ``authorize_url`` and ``token_url`` may be relative to the account's base URL (Mastodon:
+    every instance is its own server). ``client_auth`` says how a
     confidential client proves itself at the token endpoint: ``"basic"`` (HTTP Basic, X) or
     ``"body"`` (``client_id``/``client_secret`` form fields, LinkedIn and Google).
     """

@@ -187,7 +187,14 @@ def unqueue_variants(queue: JobQueue, variant_ids: list[int]) -> None:
         queue.remove(f"{PUBLISH_PREFIX}{variant_id}")
 
 
-def reject_post(session: Session, post_id: int, *, by: str, now: datetime) -> None:
+def reject_post(
+    session: Session, post_id: int, *, by: str, now: datetime, comment: str | None = None
+) -> None:
+    """Reject a draft: none of its variants will be published.
+
+    Who rejected it, when and ``comment`` (why, and what to change) are kept on the post
+    (``rejected_by``, ``rejected_at``, ``review_comment``); a blank comment is kept as none.
+    """
     post = _post(session, post_id)
     if post.state != "draft":
         raise StateError(
@@ -199,4 +206,7 @@ def reject_post(session: Session, post_id: int, *, by: str, now: datetime) -> No
             session, variant.id, S.DRAFT, S.CANCELLED, now=now, last_error=f"rejected by {by}"
         )
     post.state = "rejected"
+    post.rejected_by = by
+    post.rejected_at = now
+    post.review_comment = comment.strip() if comment and comment.strip() else None
     post.updated_at = now

@@ -12,6 +12,7 @@ is needed, 404 and 500 are one line, never a traceback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
@@ -28,12 +29,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from brandkit.clock import Clock, SystemClock
 from brandkit.config import Settings
 from brandkit.errors import BrandkitError, NotFoundError
+from brandkit.runtime import Runtime
 from brandkit.web.i18n import Translator
 from brandkit.web.pages import CsrfFailed, LoginRequired, WebState, csrf_guard, render, web_state
 from brandkit.web.policy import Forbidden, needed
 from brandkit.web.policy import Scope as PostScope
 from brandkit.web.ratelimit import LoginLimits
+from brandkit.web.routes import accounts as accounts_page
 from brandkit.web.routes import auth, queue, users
+from brandkit.web.routes import calendar as calendar_page
+from brandkit.web.routes import editor as post_editor
+from brandkit.web.routes import goals as goals_page
+from brandkit.web.routes import reports as reports_page
+from brandkit.web.routes import templates as template_editor
 from brandkit.web.sessions import SessionMiddleware, session_secret
 from brandkit.web.users import Passwords
 
@@ -96,12 +104,15 @@ def create_app(
     passwords: Passwords | None = None,
     limits: LoginLimits | None = None,
     secret: bytes | None = None,
+    runtime_factory: Callable[[], Runtime] | None = None,
 ) -> FastAPI:
     """The dashboard for the workspace of ``settings`` on ``engine``.
 
     ``secret`` signs session cookies; by default it is derived from the workspace's secret key
     (:func:`~brandkit.web.sessions.session_secret`). ``clock`` decides session expiry and the
-    rate-limit window; ``passwords`` holds the Argon2id hasher.
+    rate-limit window; ``passwords`` holds the Argon2id hasher. ``runtime_factory`` builds the
+    :class:`~brandkit.runtime.Runtime` (HTTP client, secrets) that the accounts page verifies
+    accounts with: by default the workspace's own; tests pass one with a fake transport.
     """
     clock = clock or SystemClock()
     app = FastAPI(
@@ -118,6 +129,7 @@ def create_app(
         passwords=passwords or Passwords(),
         limits=limits or LoginLimits(),
         templates=template_environment(),
+        runtime_factory=runtime_factory,
     )
     app.add_middleware(
         SessionMiddleware,
@@ -128,6 +140,12 @@ def create_app(
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     for router in (auth.router, queue.router, users.router):
         app.include_router(router)
+    # part 2 pages: reports, accounts, goals, calendar
+    for page_module in (reports_page, accounts_page, goals_page, calendar_page):
+        app.include_router(page_module.router)
+    # part 2 editors: posts and templates
+    for editor_module in (post_editor, template_editor):
+        app.include_router(editor_module.router)
     _error_pages(app)
     return app
 

@@ -8,9 +8,10 @@ the translator, the CSRF token and the flash messages in their context.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -28,6 +29,9 @@ from brandkit.web.ratelimit import LoginLimits
 from brandkit.web.sessions import STATE_KEY, WebSession, user_stamp
 from brandkit.web.users import Passwords
 from brandkit.workspace import current_workspace
+
+if TYPE_CHECKING:
+    from brandkit.runtime import Runtime
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
@@ -53,6 +57,9 @@ class WebState:
     passwords: Passwords
     limits: LoginLimits
     templates: jinja2.Environment
+    # part 2 (accounts page): builds the Runtime whose HTTP client calls the platforms; None is
+    # the workspace's own (brandkit.workspace.build_runtime). Tests pass a fake transport.
+    runtime_factory: Callable[[], Runtime] | None = None
 
 
 @dataclass

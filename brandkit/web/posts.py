@@ -13,11 +13,11 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, update
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from brandkit.db.engine import session_scope
-from brandkit.db.models import Post, User, Variant
+from brandkit.db.models import Post, User
 from brandkit.errors import InvalidInputError, NotFoundError
 from brandkit.planner.calendar import local_to_utc
 from brandkit.publishing.approval import (
@@ -78,17 +78,12 @@ def approve(
 
 
 def reject(engine: Engine, user: User, post_id: int, *, now: datetime, comment: str) -> None:
-    """Reject a draft; the comment is kept with who rejected it on every variant."""
+    """Reject a draft; the post keeps who rejected it and the comment (``review_comment``)."""
     text = clean_text(comment, limit=MAX_COMMENT, what="comment")
     with session_scope(engine) as session:
         post = _post(session, post_id, user.workspace_id)
         authorize(user, Action.REJECT, post)
-        reject_post(session, post_id, by=user.login, now=now)
-        session.execute(
-            update(Variant)
-            .where(col(Variant.post_id) == post_id, col(Variant.state) == "cancelled")
-            .values(last_error=f"rejected by {user.login}: {text}")
-        )
+        reject_post(session, post_id, by=user.login, now=now, comment=text)
 
 
 def parse_local(value: str, tz: ZoneInfo) -> datetime:

@@ -54,6 +54,9 @@ class PostView:
     approved_by: str | None
     approved_at: datetime | None
     override_reason: str | None
+    rejected_by: str | None = None
+    rejected_at: datetime | None = None
+    review_comment: str | None = None
     variants: list[VariantView] = field(default_factory=list)
     can: dict[str, bool] = field(default_factory=dict)
 
@@ -66,9 +69,14 @@ class PostView:
         return sum(1 for v in self.variants for f in v.findings if f.get("severity") == "warning")
 
     @property
-    def rejection(self) -> str | None:
-        """Who rejected the post and why (kept on its variants' ``last_error``)."""
-        if self.state != "rejected":
+    def rejected(self) -> bool:
+        """Rejected, with who did it (kept on the post by ``reject_post``)."""
+        return self.state == "rejected" and self.rejected_by is not None
+
+    @property
+    def legacy_rejection(self) -> str | None:
+        """A post rejected before the post kept its reviewer: the note on its variants."""
+        if self.state != "rejected" or self.rejected_by is not None:
             return None
         return next((v.last_error for v in self.variants if v.last_error), None)
 
@@ -187,10 +195,18 @@ def load_week(
             approved_by=post.approved_by,
             approved_at=post.approved_at.astimezone(tz) if post.approved_at else None,
             override_reason=post.lint_override_reason,
+            rejected_by=post.rejected_by,
+            rejected_at=post.rejected_at.astimezone(tz) if post.rejected_at else None,
+            review_comment=post.review_comment,
             variants=by_post.get(post.id, []),
         )
         view.can = {action.value: _can(user, action, post, view) for action in POST_ACTIONS}
         view.can[Action.APPROVE_OVERRIDE.value] = may(user, Action.APPROVE_OVERRIDE, post)
+        view.can["edit"] = (
+            may(user, Action.EDIT_DRAFTS, post)
+            and post.state in ("draft", "approved")
+            and any(v.state in OPEN_VARIANT_STATES for v in view.variants)
+        )
         counts.update(v.state for v in view.variants)
         days[(view.at.date() - monday).days].posts.append(view)
     return WeekView(monday=monday, days=days, counts=counts)

@@ -25,6 +25,9 @@ class SandboxConfig:
     hours are good); ``latency_ms`` adds a real delay per request (loopback benchmarks only);
     ``rate_limit`` is ``(requests, seconds)`` per token, enforced with 429s, or ``None`` to only
     report Mastodon's default 300 per 5 minutes; ``max_characters`` is the status length limit.
+    ``history`` is how many statuses every account already has when it is first seen (one every
+    :data:`~.simulation.HISTORY_SPACING`, the newest ``history_end`` or, by default, the
+    simulation's epoch), for benchmarks that need accounts with a past.
     """
 
     seed: int = 0
@@ -32,6 +35,8 @@ class SandboxConfig:
     latency_ms: float = 0.0
     rate_limit: tuple[int, float] | None = None
     max_characters: int = 500
+    history: int = 0
+    history_end: datetime | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -44,6 +49,8 @@ class SandboxConfig:
             raise ValueError(f"rate_limit must be (requests >= 1, seconds > 0): {self.rate_limit}")
         if self.max_characters < 1:
             raise ValueError(f"max_characters must be positive, not {self.max_characters}")
+        if not 0 <= self.history <= 10_000:
+            raise ValueError(f"history must be between 0 and 10000 statuses, not {self.history}")
 
 
 class ValidationError(ValueError):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
+from collections.abc import Sequence
 
 from brandkit.clock import SystemClock
 
@@ -50,12 +52,38 @@ def parse_rate_limit(value: str) -> tuple[int, float]:
     return requests, period
 
 
-def serve(*, host: str = "127.0.0.1", port: int, config: SandboxConfig) -> None:
-    """Serve the sandbox with the real clock until interrupted."""
+def parse_accounts(value: str) -> list[str]:
+    """``"bench:3"`` → ``["bench0", "bench1", "bench2"]``: usernames to create at start-up."""
+    prefix, colon, count = value.strip().partition(":")
+    problem = (
+        f"invalid accounts {value!r}: expected PREFIX:COUNT with PREFIX letters, digits or _ "
+        "and COUNT between 1 and 100000, e.g. bench:1000"
+    )
+    if not colon or not re.fullmatch(r"[A-Za-z0-9_]{1,24}", prefix) or not count.isdigit():
+        raise ValueError(problem)
+    if not 1 <= int(count) <= 100_000:
+        raise ValueError(problem)
+    return [f"{prefix}{i}" for i in range(int(count))]
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    config: SandboxConfig,
+    preload: Sequence[str] = (),
+) -> None:
+    """Serve the sandbox with the real clock until interrupted.
+
+    ``preload`` names accounts (token ``sandbox-<name>``) created before the server listens,
+    with their history, so a benchmark does not time their creation.
+    """
     ensure_loopback(host)
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be between 0 and 65535, not {port}")
     app = create_app(clock=SystemClock(), config=config)
+    for username in preload:
+        app.state.simulation.account(username)
     import uvicorn  # imported here: every CLI start would otherwise pay for it
 
     uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)

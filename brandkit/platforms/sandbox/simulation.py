@@ -39,6 +39,30 @@ from .records import (
 )
 
 IDEMPOTENCY_TTL = timedelta(hours=1)
+HISTORY_SPACING = timedelta(hours=2)
+_HISTORY_TEXTS = (
+    "季節の変わり目は体調を崩しやすい時期です。睡眠と水分をしっかりとりましょう。 #健康",
+    "手洗いは指先と手首まで。30秒を目安に、流水でていねいに。 #感染対策",
+    "Short walks after meals help keep blood sugar steady. #health",
+)
+
+
+def history_schedule(username: str, count: int, end: datetime) -> list[tuple[int, datetime]]:
+    """The ids and times of the ``count`` statuses an account has before ``end``, oldest first.
+
+    A pure function of its arguments, so a benchmark can know the ids the sandbox will serve:
+    one status every :data:`HISTORY_SPACING`, shifted by a per-account offset under the spacing,
+    with ids Snowflake-like (the millisecond in the high bits, 16 bits of the account below).
+    """
+    digest = int(hashlib.sha256(f"history:{username}".encode()).hexdigest()[:16], 16)
+    spacing_ms = int(HISTORY_SPACING.total_seconds() * 1000)
+    offset = timedelta(milliseconds=digest % spacing_ms)
+    low = (digest >> 32) & 0xFFFF
+    schedule = []
+    for index in range(count, 0, -1):
+        at = ensure_utc(end) - index * HISTORY_SPACING - offset
+        schedule.append(((round(at.timestamp() * 1000) << 16) | low, at))
+    return schedule
 
 
 class Simulation:
@@ -90,7 +114,26 @@ class Simulation:
                 self._timelines[username] = Timeline(
                     found, seed=self.config.seed, tz=self._tz, weights=self.weights
                 )
+                self._seed_history(found)
             return found
+
+    def _seed_history(self, account: SandboxAccount) -> None:
+        """Give a new account its ``config.history`` statuses from before the epoch."""
+        count = self.config.history
+        if not count:
+            return
+        if self.config.history_end is not None:
+            end = self.config.history_end
+        elif self._epoch is not None:
+            end = datetime.fromtimestamp(self._epoch, UTC)
+        else:
+            raise ValueError("a sandbox with history needs history_end or an epoch")
+        for index, (status_id, at) in enumerate(history_schedule(account.username, count, end)):
+            status_text = _HISTORY_TEXTS[index % len(_HISTORY_TEXTS)]
+            while status_id in self._statuses:  # two accounts on one millisecond and id
+                status_id += 1
+            self._store(self._new_status(account, status_text, at=at, status_id=status_id))
+            self._last_id = max(self._last_id, status_id)
 
     def account_by_id(self, account_id: str) -> SandboxAccount | None:
         """An account already seen, by its id."""
@@ -150,37 +193,68 @@ class Simulation:
                 if target is None:
                     raise ReplyTargetMissingError(in_reply_to_id)
                 reply_account = target.account_id
-            timeline = self._timelines[username]
-            features, post_quality, reach, targets = self._score(timeline, status_text, at)
             # Snowflake-like: milliseconds in the high bits, always increasing.
             self._last_id = max(self._last_id + 1, int(at.timestamp() * 1000) << 16)
-            status = SandboxStatus(
-                id=self._last_id,
-                account_id=account.id,
-                username=username,
-                text=status_text,
-                created_at=at,
+            status = self._new_status(
+                account,
+                status_text,
+                at=at,
+                status_id=self._last_id,
                 visibility=visibility,
                 sensitive=sensitive,
                 spoiler_text=spoiler_text,
-                language=language or text.guess_language(status_text),
+                language=language,
                 in_reply_to_id=in_reply_to_id,
                 in_reply_to_account_id=reply_account,
                 idempotency_key=idempotency_key,
-                tags=tuple(text.hashtags(status_text)),
-                features=features,
-                quality=post_quality,
-                reach=reach,
-                targets=targets,
-                follower_delta=model.follower_delta(
-                    targets, reach, features.posts_24h, self.weights
-                ),
             )
-            self._statuses[status.id] = status
-            self._timelines[username].add(status, self._epoch_ts(at))
+            self._store(status)
             if idempotency_key:
                 self._keys[(username, idempotency_key)] = (status.id, at)
             return status, True
+
+    def _new_status(
+        self,
+        account: SandboxAccount,
+        status_text: str,
+        *,
+        at: datetime,
+        status_id: int,
+        visibility: str = "public",
+        sensitive: bool = False,
+        spoiler_text: str = "",
+        language: str | None = None,
+        in_reply_to_id: int | None = None,
+        in_reply_to_account_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SandboxStatus:
+        """A status with everything the model fixes when it is posted (not stored yet)."""
+        timeline = self._timelines[account.username]
+        features, post_quality, reach, targets = self._score(timeline, status_text, at)
+        return SandboxStatus(
+            id=status_id,
+            account_id=account.id,
+            username=account.username,
+            text=status_text,
+            created_at=at,
+            visibility=visibility,
+            sensitive=sensitive,
+            spoiler_text=spoiler_text,
+            language=language or text.guess_language(status_text),
+            in_reply_to_id=in_reply_to_id,
+            in_reply_to_account_id=in_reply_to_account_id,
+            idempotency_key=idempotency_key,
+            tags=tuple(text.hashtags(status_text)),
+            features=features,
+            quality=post_quality,
+            reach=reach,
+            targets=targets,
+            follower_delta=model.follower_delta(targets, reach, features.posts_24h, self.weights),
+        )
+
+    def _store(self, status: SandboxStatus) -> None:
+        self._statuses[status.id] = status
+        self._timelines[status.username].add(status, self._epoch_ts(status.created_at))
 
     def _replay(self, username: str, key: str | None, at: datetime) -> SandboxStatus | None:
         while self._keys:  # keys arrive in time order: expire from the front
