@@ -23,7 +23,8 @@ from brandkit.cli.main import main
 from brandkit.clock import SimulatedClock
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, AccountSnapshot, PostMetrics, Variant
-from brandkit.metrics.schedule import CHECKPOINTS, GRACE, checkpoint_due, due_posts
+from brandkit.metrics.checkpoints import CHECKPOINTS
+from brandkit.metrics.schedule import GRACE, checkpoint_due, due_posts
 from brandkit.metrics.sync import METRICS_WINDOW, SyncResult, sync_account, sync_accounts
 from brandkit.platforms.sandbox import Simulation, create_app
 from brandkit.runtime import Runtime

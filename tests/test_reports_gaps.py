@@ -8,7 +8,10 @@ stops syncing after Nov 15. Posts on ``steady``:
 - S1 (Nov 10) is read on Nov 10 and 11, then never again: probably deleted;
 - S2 (Nov 27) and S3 (Nov 28) were never read although the account synced a day later;
 - S4 (Nov 15) had 50 likes on Nov 16 and 30 on Nov 29: its count went down;
-- S5 (Nov 16) was read an hour before the last sync: complete.
+- S5 (Nov 16) was read an hour before the last sync: complete;
+- S6 (Nov 19) was read at its 1-hour, 1-day and 7-day checkpoints and then, as sync's decaying
+  schedule says, not again before its 30-day one: complete, though its last reading is three
+  days older than the last sync.
 """
 
 from __future__ import annotations
@@ -54,12 +57,16 @@ def seeded(engine: Engine) -> Seeded:
         b.variant("S3", "steady", "en/tip", jst(28, 12))
         b.variant("S4", "steady", "en/tip", jst(15, 12))
         b.variant("S5", "steady", "en/tip", jst(16, 12))
+        b.variant("S6", "steady", "en/tip", jst(19, 12))
         readings = [
             ("S1", jst(10, 13), 5),
             ("S1", jst(11, 21), 9),
             ("S4", jst(16, 21), 50),
             ("S4", jst(29, 21), 30),
             ("S5", jst(29, 20), 7),
+            ("S6", jst(19, 13), 2),
+            ("S6", jst(21, 21), 6),
+            ("S6", jst(26, 21), 8),
         ]
         for label, at, count in readings:
             variant_id = seeded.variants[label]

@@ -29,15 +29,9 @@ from sqlmodel import col
 
 from brandkit.clock import ensure_utc
 from brandkit.db.models import PostMetrics, Variant
+from brandkit.metrics.checkpoints import CHECKPOINTS
 from brandkit.reports.localtime import shifted
 
-CHECKPOINTS: Final = (
-    timedelta(hours=1),
-    timedelta(days=1),
-    timedelta(days=7),
-    timedelta(days=30),
-)
-"""How long after publishing a post's metrics are read, in increasing order."""
 GRACE: Final = timedelta(days=7)
 """How late the reading for the last checkpoint may still be taken."""
 _CHUNK: Final = 500  # account ids per query: far below SQLite's bound-parameter limit

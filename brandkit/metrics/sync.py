@@ -37,7 +37,8 @@ from sqlmodel import Session, col, select
 
 from brandkit.db.models import Account, AccountSnapshot, PostMetrics
 from brandkit.errors import AuthExpiredError, BrandkitError, DatabaseError
-from brandkit.metrics.schedule import CHECKPOINTS, DuePost, due_posts
+from brandkit.metrics.checkpoints import CHECKPOINTS
+from brandkit.metrics.schedule import DuePost, due_posts
 from brandkit.platforms.base import Connector, PostStats, ProfileCounts
 from brandkit.runtime import Runtime
 

@@ -8,11 +8,12 @@ Five kinds, each with the rule that finds it:
 - **Follower drops**: a day on which an account lost more than :data:`DROP_SHARE` of its
   followers and more than :data:`DROP_MIN` people: a purge of inactive accounts by the platform,
   or a miscount, rather than ordinary unfollows.
-- **Posts that stopped reporting**: a published post whose last metrics reading is more than a
-  day older than its account's last sync inside the post's metrics window
-  (:data:`~brandkit.reports.analytics.METRICS_WINDOW`): sync asked and the platform no longer
-  returned it, so it was probably deleted; its numbers are frozen at the last reading. A post
-  with no reading at all after a day of syncs is listed the same way.
+- **Posts that stopped reporting**: a published post whose last metrics reading is older than
+  the checkpoint (1 h, 1 d, 7 d or 30 d after publishing, as sync reads them) that its
+  account's last sync inside the post's metrics window
+  (:data:`~brandkit.reports.analytics.METRICS_WINDOW`) should have read, with a day's slack:
+  sync asked and the platform no longer returned it, so it was probably deleted; its numbers are
+  frozen at the last reading. A post with no reading at all is listed the same way.
 - **Counts that went down**: a post whose latest interactions are below an earlier reading
   (likes withdrawn, spam removed). The report uses the latest reading.
 - **Platforms without impressions**: the impression-based rate covers only the platforms that
@@ -27,9 +28,10 @@ from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, Subquery, func, select
+from sqlalchemy import Connection, Subquery, and_, case, func, null, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from brandkit.metrics.checkpoints import CHECKPOINTS
 from brandkit.reports.followers import DayReading
 from brandkit.reports.localtime import LocalDay, shifted
 from brandkit.reports.posts import variant_column
@@ -150,8 +152,27 @@ def find_gaps(
 
 
 def _stopped(dialect: str, posts: Subquery) -> ColumnElement[bool]:
+    """The post's last reading is older than the checkpoint its account's syncs should have read.
+
+    Sync reads a post at the checkpoints of :data:`~brandkit.metrics.checkpoints.CHECKPOINTS`
+    (1 h, 1 d, 7 d, 30 d after publishing), not on every run. So the reading expected by the
+    account's last sync in the post's window is the one for the latest checkpoint that had
+    passed :data:`SLACK` before that sync; a post whose last reading is older was asked for and
+    not returned.
+    """
     last_seen = func.coalesce(posts.c.metrics_at, posts.c.published_at)
-    return last_seen < shifted(dialect, posts.c.window_sync_at, -SLACK)
+    synced_by = shifted(dialect, posts.c.window_sync_at, -SLACK)
+    expected = case(
+        *(
+            (
+                shifted(dialect, posts.c.published_at, c) <= synced_by,
+                shifted(dialect, posts.c.published_at, c),
+            )
+            for c in reversed(CHECKPOINTS)
+        ),
+        else_=null(),
+    )
+    return and_(expected.is_not(None), last_seen < expected)
 
 
 def _post_gaps(
