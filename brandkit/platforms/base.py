@@ -49,7 +49,11 @@ class ProfileCounts:
 
 @dataclass(frozen=True, slots=True)
 class PostStats:
-    """One post's engagement counters; ``None`` where the platform does not report a number."""
+    """One post's engagement counters; ``None`` where the platform does not report a number.
+
+    ``text`` is filled where reconciliation needs it (``find_post``); a connector may leave it
+    ``None`` in ``fetch_post_metrics`` when producing it is costly (Mastodon's HTML).
+    """
 
     remote_id: str
     created_at: datetime
