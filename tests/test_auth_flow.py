@@ -29,6 +29,7 @@ from brandkit.db.models import Account
 from brandkit.errors import PlatformError
 from brandkit.platforms.authflow import (
     AuthRequest,
+    Callback,
     LoopbackServer,
     authorize,
     code_challenge,
@@ -36,7 +37,7 @@ from brandkit.platforms.authflow import (
 )
 from brandkit.platforms.base import Credentials
 from brandkit.platforms.oauth import OAuthSpec
-from brandkit.secrets import SecretBox
+from tests.test_accounts_cli import stored
 
 NOW = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 SPEC = OAuthSpec(
@@ -358,18 +359,6 @@ def thread_browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         thread.join(timeout=10)
 
 
-def stored(name: str) -> tuple[Account, Credentials]:
-    settings = load_settings()
-    engine = open_database(settings.database_url)
-    try:
-        with session_scope(engine) as session:
-            account = session.exec(select(Account).where(Account.name == name)).one()
-        secrets = SecretBox.from_key_file(settings.secret_key_file)
-        return account, secrets.decrypt(account.credentials_encrypted)
-    finally:
-        engine.dispose()
-
-
 def test_brandkit_auth_creates_then_reauthorises_an_account(
     workspace: Path,
     endpoint: TokenEndpoint,
@@ -486,3 +475,20 @@ def test_auth_refuses_to_reuse_another_platforms_account(
     capsys.readouterr()
     assert main(["auth", "x", "--name", "a", "--client-id", "c"]) == 65
     assert "is a mastodon account" in capsys.readouterr().err
+
+
+# --- review: secrets in reprs and malformed answers ------------------------------------------
+
+
+def test_a_callbacks_repr_does_not_show_the_code() -> None:
+    assert "the-CODE-dddd4444" not in repr(Callback("the-CODE-dddd4444", None, None))
+
+
+async def test_a_malformed_token_answer_shows_no_token_in_the_error() -> None:
+    browser = Browser(approve)
+    endpoint = TokenEndpoint(body={"data": {"access_token": ACCESS, "refresh_token": REFRESH}})
+    with pytest.raises(PlatformError) as caught:
+        await run_flow(browser, endpoint)
+    text = f"{caught.value} {caught.value.body}"
+    assert "no access_token" in text
+    assert ACCESS not in text and REFRESH not in text

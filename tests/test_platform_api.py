@@ -21,6 +21,7 @@ from brandkit.clock import SimulatedClock
 from brandkit.errors import (
     AuthExpiredError,
     OutcomeUnknownError,
+    PlatformError,
     RateLimitedError,
     TransientError,
 )
@@ -361,3 +362,89 @@ def test_query_credentials_are_redacted_but_a_status_code_is_not() -> None:
 def test_basic_auth_form_encodes_both_parts() -> None:
     # RFC 6749 §2.3.1: client id and secret are form-url-encoded before base64
     assert basic_auth("a b", "c:d") == "Basic YSUyMGI6YyUzQWQ="
+
+
+# --- review: refresh races and token answers --------------------------------------------------
+
+
+async def test_a_refresh_lost_to_another_process_adopts_the_winners_token(
+    clock: SimulatedClock,
+) -> None:
+    # X rotates refresh tokens: when another process (the worker vs `brandkit sync`) spent the
+    # same one a moment earlier, ours is refused; the winner saved its tokens, so use those
+    # instead of declaring the account in need of re-authorisation.
+    store = MemoryStore(oauth_credentials(START + timedelta(hours=1)))
+
+    def other_process_won(request: httpx.Request) -> httpx.Response:
+        store.current = store.current.with_updates(token="tok-other-process", refresh_token="r9")
+        return httpx.Response(400, json={"error": "invalid_grant"})
+
+    server = Server(status(401), ok, token_endpoint=other_process_won)
+    s = session(server, clock, credentials=store.current, store=store, refreshable=True)
+
+    await get(s)
+
+    assert server.api_requests()[-1].headers["authorization"] == "Bearer tok-other-process"
+    assert store.saved == []
+
+
+async def test_two_requests_rejected_together_refresh_only_once(clock: SimulatedClock) -> None:
+    # Both requests were sent with the old token; the second 401 arrives after the first one's
+    # refresh finished. The rotating refresh token must not be spent a second time.
+    refreshes: list[str] = []
+    renewed = asyncio.Event()
+    old_rejections = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal old_rejections
+        if request.url.path == "/oauth/token":
+            refreshes.append(request.content.decode())
+            n = len(refreshes)
+            return httpx.Response(
+                200, json={"access_token": f"tok-{n}", "expires_in": 7200, "refresh_token": f"r{n}"}
+            )
+        if request.headers["authorization"] == f"Bearer {TOKEN}":
+            await asyncio.sleep(0)  # let the other request leave with the old token too
+            old_rejections += 1
+            if old_rejections == 2:
+                await renewed.wait()  # this answer is slow: it comes after the refresh
+            return httpx.Response(401, json={"error": "expired"})
+        renewed.set()
+        return httpx.Response(200, json={"ok": True})
+
+    store = MemoryStore(oauth_credentials(START + timedelta(hours=1)))
+    s = ApiSession(
+        platform="demo",
+        client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        base_url="https://api.example",
+        credentials=store.current,
+        context=ConnectorContext(clock=clock, account_key="account:1", store=store),
+        auth=OAuth2RefreshAuth(SPEC),
+    )
+
+    await asyncio.gather(get(s), get(s))
+
+    assert old_rejections == 2
+    assert len(refreshes) == 1
+    assert [c.token for c in store.saved] == ["tok-1"]
+
+
+async def test_a_malformed_token_answer_is_a_platform_error_without_secrets(
+    clock: SimulatedClock,
+) -> None:
+    def odd_answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"data": {"access_token": NEW_TOKEN}, "refresh_token": "r2-SEC"}
+        )
+
+    store = MemoryStore(oauth_credentials(START - timedelta(minutes=1)))
+    server = Server(ok, token_endpoint=odd_answer)
+    s = session(server, clock, credentials=store.current, store=store, refreshable=True)
+
+    with pytest.raises(PlatformError) as caught:
+        await get(s)
+
+    text = f"{caught.value!r} {caught.value} {caught.value.body}"
+    for secret in (NEW_TOKEN, "r2-SEC", REFRESH, TOKEN):
+        assert secret not in text
+    assert not server.api_requests()

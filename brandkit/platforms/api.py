@@ -377,7 +377,8 @@ class ApiSession:
         if authenticated and self._expires_soon():
             refreshed = await self._refresh(call, reason="expires")
         while True:
-            auth_headers = self.auth.headers(self._credentials) if authenticated else {}
+            sent = self._credentials  # what a 401 rejects, whatever happens meanwhile
+            auth_headers = self.auth.headers(sent) if authenticated else {}
             request = self._build(
                 method, path_or_url, params, json, data, {**auth_headers, **(headers or {})}
             )
@@ -394,7 +395,7 @@ class ApiSession:
             except AuthExpiredError:
                 if not authenticated or refreshed or not self.auth.can_refresh(self._credentials):
                     raise
-                refreshed = await self._refresh(call, reason="rejected")
+                refreshed = await self._refresh(call, reason="rejected", used=sent)
                 continue
             return response
 
@@ -512,17 +513,36 @@ class ApiSession:
             return False
         return expires - self.clock.now() <= REFRESH_MARGIN
 
-    async def _refresh(self, call: http.Call, *, reason: str) -> bool:
-        """Renew the credentials once per account at a time; save them before use."""
-        used = self._credentials
+    async def _refresh(
+        self, call: http.Call, *, reason: str, used: Credentials | None = None
+    ) -> bool:
+        """Renew the credentials once per account at a time; save them before use.
+
+        ``used`` are the credentials the platform rejected (default: the current ones). If they
+        were replaced meanwhile (another request of this session, another connector of this
+        process, or another process that saved to the store), the replacement is adopted rather
+        than spending the rotating refresh token again. A refresh refused because another
+        process spent the same refresh token first adopts that process's saved credentials.
+        """
+        used = used if used is not None else self._credentials
         async with self.context.limits.lock(f"refresh:{self.account_key}"):
+            if self._credentials.token != used.token:  # this session renewed them meanwhile
+                return True
             store = self.context.store
             if store is not None:
                 stored = await store.load()
                 if stored.token != used.token:  # someone else refreshed while we waited
                     self._credentials = stored
                     return True
-            fresh = await self.auth.refresh(self, used)
+            try:
+                fresh = await self.auth.refresh(self, used)
+            except AuthExpiredError:
+                if store is not None:
+                    stored = await store.load()
+                    if stored.token != used.token:  # another process won the race
+                        self._credentials = stored
+                        return True
+                raise
             if store is not None:
                 await store.save(fresh)
             self._credentials = fresh

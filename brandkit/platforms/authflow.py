@@ -164,9 +164,9 @@ def authorize_url(
 
 @dataclass(frozen=True)
 class Callback:
-    """What the browser brought back: the code, or the platform's error."""
+    """What the browser brought back: the code (never in the ``repr``), or the platform's error."""
 
-    code: str | None
+    code: str | None = field(repr=False)
     error: str | None
     error_description: str | None
 

@@ -58,6 +58,11 @@ _CREDENTIAL_PATTERNS: Final = (
         r"[^&\s\"',;]+"
     ),
     re.compile(r"(?i)([?&]code=)[^&\s\"',;]+"),
+    # the same secrets as JSON fields: a token endpoint's answer quoted in an error body
+    re.compile(
+        r"(?i)(\"(?:access_token|refresh_token|id_token|client_secret|code_verifier|"
+        r"accessJwt|refreshJwt|password)\"\s*:\s*\")(?:[^\"\\]|\\.)*(?=\")"
+    ),
 )
 # Statuses that mean "this content will never be accepted" when they answer a publish.
 _CONTENT_REFUSED: Final = frozenset({400, 413, 422})

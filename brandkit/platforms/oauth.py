@@ -107,8 +107,16 @@ class OAuth2RefreshAuth:
             headers=headers,
             extra_secrets=(refresh_token, secret or ""),
         )
-        call = http.Call(session.platform, "refresh the access token", (refresh_token,))
-        payload = session.parse(response, lambda d: fields.mapping(d, "token answer"), call)
-        return credentials_from_token_response(
-            payload, now=session.clock.now(), previous=credentials
+        call = http.Call(
+            session.platform, "refresh the access token", (refresh_token, secret or "")
+        )
+        now = session.clock.now()
+        # read inside ``parse``: a token answer without a usable access token is a malformed
+        # answer (a PlatformError with its body redacted), not a bare Shape error
+        return session.parse(
+            response,
+            lambda d: credentials_from_token_response(
+                fields.mapping(d, "token answer"), now=now, previous=credentials
+            ),
+            call,
         )
