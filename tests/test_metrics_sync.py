@@ -162,6 +162,36 @@ async def test_a_bug_in_one_account_is_reported_and_the_others_carry_on(
     assert world.account("clinic").last_error == "internal error: RuntimeError: boom"
 
 
+async def test_an_account_named_twice_is_synced_once(world: World) -> None:
+    [variant_id] = world.approve("睡眠の質を上げるコツ。 #健康", ["dr-yamada"], world.clock.now())
+    await world.worker().run_once()
+    world.clock.advance(timedelta(days=2))
+    yamada = world.accounts["dr-yamada"]
+
+    results = await sync_accounts(world.runtime, [yamada, yamada])
+
+    assert [r.account_name for r in results] == ["dr-yamada"]
+    with session_scope(world.engine) as session:
+        readings = session.exec(
+            select(PostMetrics).where(
+                PostMetrics.variant_id == variant_id, PostMetrics.taken_at == world.clock.now()
+            )
+        ).all()
+    assert len(readings) == 1
+
+
+async def test_an_unexpected_error_is_reported_without_a_token(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def connector_for(account: Account) -> object:
+        raise RuntimeError("GET https://x.example/?access_token=tok-SECRET-1 failed")
+
+    monkeypatch.setattr(world.runtime, "connector_for", connector_for)
+    [result] = await sync_accounts(world.runtime, [world.accounts["clinic"]])
+    assert result.error is not None and "tok-SECRET-1" not in result.error
+    assert "tok-SECRET-1" not in (world.account("clinic").last_error or "")
+
+
 async def test_removed_and_inactive_accounts_are_reported_without_a_request(
     world: World, recorder: Recorder
 ) -> None:

@@ -39,6 +39,7 @@ from brandkit.db.models import Account, AccountSnapshot, PostMetrics
 from brandkit.errors import AuthExpiredError, BrandkitError, DatabaseError
 from brandkit.metrics.checkpoints import CHECKPOINTS
 from brandkit.metrics.schedule import DuePost, due_posts
+from brandkit.platforms import http
 from brandkit.platforms.base import Connector, PostStats, ProfileCounts
 from brandkit.runtime import Runtime
 
@@ -113,7 +114,8 @@ async def sync_accounts(
         sum(len(d) for d in due.values()),
         time.perf_counter() - started,
     )
-    ids = list(account_ids) if account_ids is not None else list(accounts)
+    # an account named twice is synced once: two pulls would store its readings twice
+    ids = list(dict.fromkeys(account_ids)) if account_ids is not None else list(accounts)
     writer = _Writer(runtime.engine, on_done, in_thread=len(ids) > 1)
     limit = asyncio.Semaphore(max(1, concurrency))
 
@@ -196,7 +198,7 @@ async def _pull_safely(runtime: Runtime, account: Account, due: list[DuePost]) -
         return await _pull(runtime, account, due)
     except Exception as exc:  # one account's bug must not end everyone's sync
         log.exception("sync of account %s failed unexpectedly", account.name)
-        error = f"internal error: {type(exc).__name__}: {exc}"
+        error = f"internal error: {type(exc).__name__}: {http.redact(str(exc), ())}"
         return _Outcome(
             SyncResult(account.id, account.name, ok=False, error=error),
             runtime.clock.now(),
