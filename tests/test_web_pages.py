@@ -73,6 +73,36 @@ def flashes(html: str, kind: str) -> list[str]:
 # --- reports -----------------------------------------------------------------------------------
 
 
+async def refused_once(world: World, path: str, form: dict[str, str]) -> str:
+    """Post ``form`` to ``path`` as the owner: the one error message; nothing has changed."""
+    async with world.browser() as browser:
+        await browser.login("owner")
+        before = world.snapshot()
+        html = (await browser.follow(await browser.post(path, form))).text
+    (message,) = flashes(html, "error")
+    assert world.snapshot() == before
+    return message
+
+
+def post_and_count(
+    world: World, path: str, form: dict[str, str], *, table: str
+) -> tuple[list[str], list[str], int]:
+    """Post ``form`` to ``path`` as the owner: the success and error messages, and how many
+    rows ``table`` gained."""
+
+    async def scenario() -> httpx.Response:
+        async with world.browser() as browser:
+            await browser.login("owner")
+            return await browser.follow(await browser.post(path, form))
+
+    with world.engine.connect() as conn:
+        before = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    html = asyncio.run(scenario()).text
+    with world.engine.connect() as conn:
+        after = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    return flashes(html, "success"), flashes(html, "error"), after - before
+
+
 @pytest.fixture
 def seeded(engine: Engine, tmp_path: Path) -> World:
     """``tests/test_reports.py``'s hand-computed workspace (Nov 9–29, 2026; posts with links, an
@@ -436,13 +466,8 @@ GOAL = {"metric": "followers", "target": "2000", "by": "2027-01-31"}
 async def test_a_bad_goal_is_one_line_and_adds_nothing(
     world: World, form: dict[str, str], reason: str
 ) -> None:
-    async with world.browser() as browser:
-        await browser.login("owner")
-        before = world.snapshot()
-        html = (await browser.follow(await browser.post("/goals", form))).text
-    (message,) = flashes(html, "error")
+    message = await refused_once(world, "/goals", form)
     assert message.startswith("実行できませんでした: ") and reason in message
-    assert world.snapshot() == before
 
 
 @settings(
@@ -459,21 +484,9 @@ async def test_a_bad_goal_is_one_line_and_adds_nothing(
 @example(target="1e308", by="9999-12-31")
 @example(target="2000", by="9999-12-31")
 def test_any_goal_input_is_added_or_refused_in_one_line(world: World, target: str, by: str) -> None:
-    async def scenario() -> httpx.Response:
-        async with world.browser() as browser:
-            await browser.login("owner")
-            response = await browser.post(
-                "/goals", {"metric": "followers", "target": target, "by": by}
-            )
-            return await browser.follow(response)
-
-    with world.engine.connect() as conn:
-        before = conn.execute(text("SELECT count(*) FROM goal")).scalar_one()
-    html = asyncio.run(scenario()).text
-    with world.engine.connect() as conn:
-        after = conn.execute(text("SELECT count(*) FROM goal")).scalar_one()
-    ok, failed = flashes(html, "success"), flashes(html, "error")
-    assert (len(ok), len(failed), after - before) in ((1, 0, 1), (0, 1, 0))
+    form = {"metric": "followers", "target": target, "by": by}
+    ok, failed, added = post_and_count(world, "/goals", form, table="goal")
+    assert (len(ok), len(failed), added) in ((1, 0, 1), (0, 1, 0))
 
 
 async def test_removing_a_goal_and_another_workspaces_goal(world: World) -> None:
@@ -589,13 +602,8 @@ def _but(**changes: str | None) -> dict[str, str]:
 async def test_a_bad_slot_is_one_line_and_adds_nothing(
     world: World, form: dict[str, str], reason: str
 ) -> None:
-    async with world.browser() as browser:
-        await browser.login("owner")
-        before = world.snapshot()
-        html = (await browser.follow(await browser.post("/calendar", form))).text
-    (message,) = flashes(html, "error")
+    message = await refused_once(world, "/calendar", form)
     assert message.startswith("実行できませんでした: ") and reason in message, message
-    assert world.snapshot() == before
 
 
 @settings(
@@ -611,19 +619,9 @@ async def test_a_bad_slot_is_one_line_and_adds_nothing(
 def test_any_slot_input_is_added_or_refused_in_one_line(
     world: World, weekday: str, at: str, variables: str
 ) -> None:
-    async def scenario() -> httpx.Response:
-        async with world.browser() as browser:
-            await browser.login("owner")
-            form = _but(weekday=weekday, at=at, variables=variables)
-            return await browser.follow(await browser.post("/calendar", form))
-
-    with world.engine.connect() as conn:
-        before = conn.execute(text("SELECT count(*) FROM slot")).scalar_one()
-    html = asyncio.run(scenario()).text
-    with world.engine.connect() as conn:
-        after = conn.execute(text("SELECT count(*) FROM slot")).scalar_one()
-    ok, failed = flashes(html, "success"), flashes(html, "error")
-    assert (len(ok), len(failed), after - before) in ((1, 0, 1), (0, 1, 0)), failed
+    form = _but(weekday=weekday, at=at, variables=variables)
+    ok, failed, added = post_and_count(world, "/calendar", form, table="slot")
+    assert (len(ok), len(failed), added) in ((1, 0, 1), (0, 1, 0)), failed
 
 
 async def test_slots_from_brandkit_toml_are_listed_and_not_removable_here(world: World) -> None:

@@ -20,16 +20,16 @@ import typer
 from rich.markup import escape
 from sqlmodel import select
 
+from brandkit.accounts import add_to_workspace, replace_credentials, verify_accounts
 from brandkit.cli.output import emit_json, emit_table, local
 from brandkit.cli.state import console, state
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, AccountSnapshot, Variant
-from brandkit.errors import AuthExpiredError, BrandkitError, InvalidInputError, NotFoundError
+from brandkit.errors import InvalidInputError, NotFoundError
 from brandkit.platforms.base import Credentials, get_connector_class, known_platforms
 from brandkit.publishing.jobs import SYNC_PREFIX, JobQueue
-from brandkit.runtime import Runtime
 from brandkit.secrets import SecretBox
-from brandkit.workspace import add_account, build_runtime, current_workspace, default_profile
+from brandkit.workspace import build_runtime
 
 app = typer.Typer(
     help="Platform accounts: add, list, verify, reauth, remove.", no_args_is_help=True
@@ -40,13 +40,18 @@ _SECRET_WORDS = ("token", "secret", "password", "passwd", "jwt", "key", "code")
 _EXTRA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
+def env_secret(variable: str) -> str:
+    """The secret in environment variable ``variable``, refused when unset or blank."""
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        raise InvalidInputError(f"environment variable {variable} is not set or empty")
+    return value
+
+
 def _read_token(token_env: str | None, platform: str = "") -> str:
     """The secret from ``token_env``, standard input, or a hidden prompt; never from argv."""
     if token_env:
-        value = os.environ.get(token_env)
-        if not value or not value.strip():
-            raise InvalidInputError(f"environment variable {token_env} is not set or empty")
-        return value.strip()
+        return env_secret(token_env)
     if not sys.stdin.isatty():
         return sys.stdin.readline().strip()
     label = f"{platform} access token or app password" if platform else "Access token"
@@ -156,16 +161,8 @@ def add(
     credentials = build_credentials(platform, _read_token(token_env, platform), extra)
     secrets = SecretBox.from_key_file(settings.secret_key_file)
     with session_scope(st.engine()) as session:
-        workspace = current_workspace(session)
-        account = add_account(
-            session,
-            secrets,
-            workspace,
-            platform=platform,
-            name=name,
-            base_url=url,
-            credentials=credentials,
-            profile=default_profile(session, workspace),
+        account = add_to_workspace(
+            session, secrets, platform=platform, name=name, base_url=url, credentials=credentials
         )
     console.print(
         f"Added {account.platform} account {account.name!r} ({account.base_url}). "
@@ -225,9 +222,6 @@ def list_(
     )
 
 
-VERIFY_CONCURRENCY = 8
-
-
 @app.command("verify")
 def verify(
     ctx: typer.Context,
@@ -256,19 +250,7 @@ def verify(
             session.expunge(account)
     runtime = build_runtime(st.settings(), engine)
 
-    async def check_all() -> list[dict[str, object]]:
-        limit = asyncio.Semaphore(VERIFY_CONCURRENCY)
-
-        async def guarded(account: Account) -> dict[str, object]:
-            async with limit:
-                return await _check(runtime, account)
-
-        try:
-            return list(await asyncio.gather(*(guarded(a) for a in accounts)))
-        finally:
-            await runtime.aclose()
-
-    results = asyncio.run(check_all())
+    results = asyncio.run(verify_accounts(runtime, accounts))
     if as_json:
         emit_json(results)
     else:
@@ -286,33 +268,6 @@ def verify(
             )
     if any(r["status"] != "ok" for r in results):
         raise typer.Exit(1)
-
-
-async def _check(runtime: Runtime, account: Account) -> dict[str, object]:
-    """One account's profile call, recorded on the account; errors become one line."""
-    row: dict[str, object] = {"name": account.name, "platform": account.platform}
-    connector = None
-    try:
-        connector = runtime.connector_for(account)
-        profile = await connector.fetch_profile()
-    except BrandkitError as exc:
-        reauth = isinstance(exc, AuthExpiredError)
-        message = " ".join(str(exc).split())
-        runtime.mark_account(account.id, status="needs_reauth" if reauth else None, error=message)
-        return {**row, "status": "needs_reauth" if reauth else "error", "error": message}
-    finally:
-        if connector is not None:
-            await connector.aclose()
-    # working credentials lift needs_reauth; a disabled account stays disabled
-    status = "active" if account.status == "needs_reauth" else None
-    runtime.mark_account(account.id, status=status, error=None)
-    return {
-        **row,
-        "status": "ok",
-        "handle": profile.handle,
-        "followers": profile.followers,
-        "error": None,
-    }
 
 
 @app.command("reauth")
@@ -346,9 +301,7 @@ def reauth(
     credentials = build_credentials(platform, _read_token(token_env, platform), extra)
     with session_scope(st.engine()) as session:
         account = session.exec(select(Account).where(Account.name == name)).one()
-        account.credentials_encrypted = secrets.encrypt(credentials)
-        account.status = "active"
-        account.last_error = None
+        replace_credentials(account, secrets, credentials)
     console.print(
         f"Stored a new token for {name}. Check it with: brandkit accounts verify {name}",
         highlight=False,

@@ -9,7 +9,6 @@ and stores the credentials encrypted: a new account, or new credentials for an e
 from __future__ import annotations
 
 import asyncio
-import os
 import webbrowser
 from typing import Annotated
 
@@ -17,7 +16,13 @@ import httpx
 import typer
 from sqlmodel import select
 
-from brandkit.cli.accounts_cmd import durable_extras, parse_extras, resolve_base_url
+from brandkit.accounts import add_to_workspace, replace_credentials
+from brandkit.cli.accounts_cmd import (
+    durable_extras,
+    env_secret,
+    parse_extras,
+    resolve_base_url,
+)
 from brandkit.cli.state import console, err_console, state
 from brandkit.clock import SystemClock
 from brandkit.config import Settings
@@ -29,7 +34,6 @@ from brandkit.platforms.base import Credentials, get_connector_class, known_plat
 from brandkit.platforms.oauth import OAuthSpec
 from brandkit.runtime import default_http_client
 from brandkit.secrets import SecretBox
-from brandkit.workspace import add_account, current_workspace, default_profile
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -132,23 +136,18 @@ def auth(
     with session_scope(st.engine()) as session:
         account = session.exec(select(Account).where(Account.name == name)).first()
         if account is None:
-            workspace = current_workspace(session)
-            add_account(
+            add_to_workspace(
                 session,
                 secrets,
-                workspace,
                 platform=platform,
                 name=name,
                 base_url=url,
                 credentials=credentials,
-                profile=default_profile(session, workspace),
             )
             done = "Added"
         else:
-            account.credentials_encrypted = secrets.encrypt(credentials)
+            replace_credentials(account, secrets, credentials)
             account.base_url = url.rstrip("/")
-            account.status = "active"
-            account.last_error = None
             done = "Re-authorised"
     expiry = credentials.get("expires_at")
     refresh = (
@@ -175,8 +174,5 @@ def _client_id(platform: str, given: str | None, stored: Credentials | None) -> 
 
 def _client_secret(env: str | None, stored: Credentials | None) -> str | None:
     if env:
-        value = os.environ.get(env, "").strip()
-        if not value:
-            raise InvalidInputError(f"environment variable {env} is not set or empty")
-        return value
+        return env_secret(env)
     return stored.get("client_secret") if stored else None

@@ -10,7 +10,7 @@ from rich.markup import escape
 from brandkit.cli.output import emit_json, emit_table
 from brandkit.cli.state import console, state
 from brandkit.content import PostTemplate, TemplateLibrary, check
-from brandkit.content.privacy import PrivacyAllowlist
+from brandkit.content.lint import check_for_lint, lint_platforms, render_for_lint
 from brandkit.errors import BrandkitError, InvalidInputError
 
 app = typer.Typer(
@@ -147,25 +147,6 @@ def preview(
         console.print(f"  {f.severity}: {f.rule} — {f.message}", markup=False)
 
 
-def _lint_context(template: PostTemplate) -> dict[str, str]:
-    """Stand-in clinic details for linting, in the template's language."""
-    if template.language == "ja":
-        return {
-            "clinic": "さくら内科クリニック",
-            "doctor": "山田 花子",
-            "specialty": "内科",
-            "affiliation": "さくら内科クリニック 院長",
-            "locale": "ja",
-        }
-    return {
-        "clinic": "Maple Family Clinic",
-        "doctor": "Dr. Hana Yamada",
-        "specialty": "family medicine",
-        "affiliation": "Maple Family Clinic",
-        "locale": "en",
-    }
-
-
 @app.command("lint")
 def lint(
     ctx: typer.Context,
@@ -193,7 +174,7 @@ def lint(
                 }
             )
             continue
-        for platform in template.platforms or ("mastodon",):
+        for platform in lint_platforms(template):
             results.append(_lint_one(library, template, platform))
     failed = [r for r in results if not r["ok"]]
     if as_json:
@@ -215,24 +196,11 @@ def _lint_one(library: TemplateLibrary, template: PostTemplate, platform: str) -
     errors: list[str] = []
     warnings: list[str] = []
     try:
-        text = library.render(
-            template,
-            template.example_variables(),
-            platform=platform,
-            context=_lint_context(template),
-        )
+        text = render_for_lint(library, template, platform)
     except BrandkitError as exc:
         errors.append(str(exc))
     else:
-        context = _lint_context(template)
-        result = check(
-            text,
-            platform=platform,
-            lang=template.language,
-            readability_target=template.readability_target,
-            allow=PrivacyAllowlist(names=(context["doctor"], context["clinic"])),
-        )
-        for f in result.findings:
+        for f in check_for_lint(text, template, platform).findings:
             target = errors if f.severity == "error" else warnings
             target.append(f"{f.rule}: {f.message} «{text[f.start : f.end]}»")
     return {

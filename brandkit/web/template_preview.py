@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from brandkit.content import PostTemplate, TemplateLibrary, check
-from brandkit.content.privacy import PrivacyAllowlist
+from brandkit.content import PostTemplate, TemplateLibrary
+from brandkit.content.lint import check_for_lint, lint_platforms, render_for_lint
 from brandkit.errors import BrandkitError, InvalidInputError
 
 MAX_SOURCE = 100_000  # characters; the built-in templates are under 3,000
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})?$")
 STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-FALLBACK_PLATFORMS = ("mastodon",)  # a template that names no platform is linted for Mastodon
 
 
 def template_name(lang: str, stem: str) -> str:
@@ -48,25 +47,6 @@ def normalise_source(source: str) -> str:
     if len(text) > MAX_SOURCE:
         raise InvalidInputError(f"the template is longer than {MAX_SOURCE:,} characters")
     return text if text.endswith("\n") else text + "\n"
-
-
-def lint_context(template: PostTemplate) -> dict[str, str]:
-    """Stand-in clinic details in the template's language (the same as ``templates lint``)."""
-    if template.language == "ja":
-        return {
-            "clinic": "さくら内科クリニック",
-            "doctor": "山田 花子",
-            "specialty": "内科",
-            "affiliation": "さくら内科クリニック 院長",
-            "locale": "ja",
-        }
-    return {
-        "clinic": "Maple Family Clinic",
-        "doctor": "Dr. Hana Yamada",
-        "specialty": "family medicine",
-        "affiliation": "Maple Family Clinic",
-        "locale": "en",
-    }
 
 
 @dataclass(frozen=True)
@@ -181,7 +161,7 @@ def preview_source(name: str, source: str) -> Preview:
         variables = template.example_variables()
         previews = [
             _render_one(library, template, platform, variables, path)
-            for platform in template.platforms or FALLBACK_PLATFORMS
+            for platform in lint_platforms(template)
         ]
     return Preview(name, platforms=previews, variables=variables)
 
@@ -193,16 +173,9 @@ def _render_one(
     variables: dict[str, Any],
     path: Path,
 ) -> PlatformPreview:
-    context = lint_context(template)
     try:
-        text = library.render(template, variables, platform=platform, context=context)
-        result = check(
-            text,
-            platform=platform,
-            lang=template.language,
-            readability_target=template.readability_target,
-            allow=PrivacyAllowlist(names=(context["doctor"], context["clinic"])),
-        )
+        text = render_for_lint(library, template, platform, variables)
+        result = check_for_lint(text, template, platform)
     except BrandkitError as exc:
         return PlatformPreview(platform, error=_message(exc, path), line=getattr(exc, "line", None))
     findings = [

@@ -1,7 +1,7 @@
 """The accounts page: each account's status, last sync and followers; owners verify them.
 
 "Verify now" is ``brandkit accounts verify``: the same call of each account's profile endpoint
-through the runtime's connector (:func:`brandkit.cli.accounts_cmd._check`), which records the
+through the runtime's connector (:func:`brandkit.accounts.verify_accounts`), which records the
 outcome on the account — rejected credentials make it ``needs_reauth``, working ones make a
 ``needs_reauth`` account active again. The runtime comes from ``create_app(runtime_factory=…)``
 (tests hand in a fake transport or the in-process sandbox), else the workspace's own.
@@ -22,8 +22,7 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import col, select
 
-from brandkit.cli.accounts_cmd import VERIFY_CONCURRENCY
-from brandkit.cli.accounts_cmd import _check as check_account
+from brandkit.accounts import verify_accounts
 from brandkit.db.engine import session_scope
 from brandkit.db.models import Account, AccountSnapshot
 from brandkit.errors import BrandkitError
@@ -140,21 +139,6 @@ def _chosen(page: Page, account: str) -> list[Account]:
     return found
 
 
-async def verify_accounts(page: Page, accounts: list[Account]) -> list[dict[str, object]]:
-    """``brandkit accounts verify`` for ``accounts``: at most eight calls at a time."""
-    runtime = _runtime(page)
-    limit = asyncio.Semaphore(VERIFY_CONCURRENCY)
-
-    async def guarded(account: Account) -> dict[str, object]:
-        async with limit:
-            return await check_account(runtime, account)
-
-    try:
-        return list(await asyncio.gather(*(guarded(a) for a in accounts)))
-    finally:
-        await runtime.aclose()
-
-
 @router.post("/accounts/verify")
 async def verify(page: SignedIn, account: Annotated[str, Form()] = "") -> RedirectResponse:
     """Verify one account (``account`` is its id) or all that are not disabled."""
@@ -165,7 +149,7 @@ async def verify(page: SignedIn, account: Annotated[str, Form()] = "") -> Redire
         page.flash("error", page.t(key, account=account))
         return page.redirect("/accounts")
     try:
-        results = await verify_accounts(page, accounts)
+        results = await verify_accounts(_runtime(page), accounts)
     except BrandkitError as exc:  # no secret key, say: nothing was called
         page.flash("error", page.t("accounts.verify_failed", reason=exc.message))
         return page.redirect("/accounts")
