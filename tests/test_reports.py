@@ -480,6 +480,23 @@ def test_plain_text_does_not_read_markup_from_the_database(engine: Engine, seede
     assert "[bold]masto[/bold]" in render_plain(report)
 
 
+def test_what_works_tables_say_when_no_post_was_measured(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        workspace = Workspace(name="Quiet clinic", locale="en")
+        session.add(workspace)
+        session.flush()
+        assert workspace.id is not None
+        seeded = Seeded(workspace.id)
+        b = Builder(session, seeded)
+        b.account("masto", "mastodon", workspace.id)
+        b.snapshot("masto", jst(5, 21), 100)
+        b.snapshot("masto", jst(20, 21), 120)
+    report = build_report(engine, seeded.workspace_id, start=START, end=END, now=LATER)
+    html = render_html(report)
+    assert report.has_data and report.summary.posts_published == 0
+    assert html.count("No post published in this period has been measured yet.") == 6
+
+
 def test_english_labels(engine: Engine, seeded: Seeded) -> None:
     with session_scope(engine) as session:
         workspace = session.get(Workspace, seeded.workspace_id)

@@ -26,6 +26,7 @@ JA: dict[str, str] = {
     "summary": "サマリー",
     "no_data": "この期間のデータはまだありません。"
     "アカウントを同期して投稿を公開すると表示されます。",
+    "no_posts_measured": "この期間に公開され、反応が測れた投稿はまだありません。",
     "followers": "フォロワー",
     "start_followers": "期首フォロワー",
     "end_followers": "期末フォロワー",
@@ -137,6 +138,7 @@ EN: dict[str, str] = {
     "summary": "Summary",
     "no_data": "No data for this period yet. Sync your accounts and publish posts, and the "
     "numbers will appear here.",
+    "no_posts_measured": "No post published in this period has been measured yet.",
     "followers": "Followers",
     "start_followers": "Followers at start",
     "end_followers": "Followers at end",
