@@ -22,6 +22,7 @@ from brandkit.content.compliance import (
     rules_for_language,
     scan,
 )
+from tests.corpus_scoring import precision_and_recall
 
 Expected = list[tuple[str, str]]
 
@@ -269,14 +270,10 @@ def test_each_sentence_gives_exactly_its_findings(lang: str, text: str, expected
 
 
 def test_precision_and_recall_on_the_corpus() -> None:
-    true_pos = false_pos = false_neg = 0
-    for lang, text, expected in CORPUS:
-        want, got = {rule for rule, _ in expected}, {rule for rule, _ in found(text, lang)}
-        true_pos += len(want & got)
-        false_pos += len(got - want)
-        false_neg += len(want - got)
-    precision = true_pos / (true_pos + false_pos)
-    recall = true_pos / (true_pos + false_neg)
+    precision, recall = precision_and_recall(
+        ({rule for rule, _ in expected}, {rule for rule, _ in found(text, lang)})
+        for lang, text, expected in CORPUS
+    )
     assert precision >= 0.95, precision
     assert recall >= 0.95, recall
 
