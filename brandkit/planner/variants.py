@@ -7,7 +7,7 @@ from typing import Any
 from brandkit.content import PostTemplate, check
 from brandkit.content.compliance import Finding
 from brandkit.content.privacy import PrivacyAllowlist
-from brandkit.platforms.base import get_connector_class
+from brandkit.platforms.base import get_connector_class, takes_image_url
 
 ONE_POST_ONLY = {
     "ja": "1 件の投稿に収まりません。brandkit はまだスレッドを投稿できないため、短くしてください",
@@ -42,7 +42,7 @@ def check_variant(
     YouTube at all (its connector is metrics-only).
     """
     connector = get_connector_class(platform)
-    takes_image = getattr(connector, "accepts_image_url", False)  # third-party connectors
+    takes_image = takes_image_url(connector)
     if not connector.can_publish_text and not takes_image:  # metrics only: nothing to check
         return len(body), [_cannot_publish(CANNOT_PUBLISH, platform, language, body)]
     result = check(

@@ -186,6 +186,14 @@ def _registered() -> dict[str, str]:
     return found
 
 
+def takes_image_url(connector: object) -> bool:
+    """Whether a connector (class or instance) publishes an image by URL.
+
+    Connectors from other packages may predate ``accepts_image_url``; they take none.
+    """
+    return bool(getattr(connector, "accepts_image_url", False))
+
+
 def known_platforms() -> list[str]:
     """Every platform name a connector is registered under."""
     return sorted(_registered())

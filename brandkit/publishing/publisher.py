@@ -41,7 +41,7 @@ from brandkit.errors import (
     RateLimitedError,
     TransientError,
 )
-from brandkit.platforms.base import Connector, PublishResult
+from brandkit.platforms.base import Connector, PublishResult, takes_image_url
 from brandkit.publishing.states import VariantState as S
 from brandkit.publishing.states import can_transition, transition
 from brandkit.runtime import Runtime
@@ -422,7 +422,7 @@ async def _send(runtime: Runtime, claim: Claim) -> str:
     connector: Connector | None = None
     try:
         connector = _connector(runtime, claim.account)
-        if claim.image_url and getattr(connector, "accepts_image_url", False):
+        if claim.image_url and takes_image_url(connector):
             result = await connector.publish(
                 claim.text, idempotency_key=claim.idempotency_key, image_url=claim.image_url
             )
